@@ -1,0 +1,140 @@
+//! The cross-stack and runbook contract: every fixed name, tag and key layout that other stacks,
+//! the runtime handlers and existing runbooks depend on.
+//!
+//! These are the defaults of the AWS sample this framework replaces, kept so that SOC runbooks,
+//! IAM policies written around the sample and muscle memory (`aws ec2 create-tags ...
+//! SecurityIncidentStatus=Contain`) keep working. Nothing else in the workspace spells these
+//! strings out: templates and handlers import them from here.
+
+/// Tag key whose value triggers the automation on an EC2 instance.
+pub const INCIDENT_STATUS_TAG: &str = "SecurityIncidentStatus";
+
+/// Tag value that starts evidence acquisition (case-sensitive).
+pub const STATUS_ANALYZE: &str = "Analyze";
+
+/// Tag value that isolates the instance (case-sensitive).
+pub const STATUS_CONTAIN: &str = "Contain";
+
+/// Tag key marking resources created by an acquisition; IAM conditions gate deletes on it.
+pub const ACQUISITION_TAG: &str = "ir-acquisition";
+
+/// Value of [`ACQUISITION_TAG`].
+pub const ACQUISITION_TAG_VALUE: &str = "True";
+
+/// Tag key carrying the case id on every resource an acquisition creates.
+pub const CASE_ID_TAG: &str = "case-id";
+
+/// Role assumed by the security account in every member account.
+pub const IR_AUTOMATION_ROLE: &str = "IRAutomation";
+
+/// Security-account role of the disk-acquisition Lambda functions.
+pub const SNAPSHOT_AUTOMATION_ROLE: &str = "SnapshotAutomationLambdaRole";
+
+/// Security-account role of the memory-acquisition Lambda functions.
+pub const MEMORY_AUTOMATION_ROLE: &str = "MemoryAutomationLambdaRole";
+
+/// Security-account role of the Security Hub custom-action Lambda function.
+pub const SECURITY_HUB_ACTION_ROLE: &str = "SecurityHubCustomActionLambdaRole";
+
+/// Member-account KMS alias used to re-encrypt snapshots before sharing them.
+pub const MEMBER_EBS_KEY_ALIAS: &str = "alias/ir/ebs";
+
+/// Security-account KMS alias used for the security copies of evidence snapshots.
+pub const SECURITY_KEY_ALIAS: &str = "alias/ir/sec";
+
+/// Forensics-account KMS alias protecting the evidence bucket.
+pub const EVIDENCE_KEY_ALIAS: &str = "alias/ir/evidence";
+
+/// Forensics-account KMS alias of the asymmetric key that signs custody ledgers.
+pub const CUSTODY_SIGNING_KEY_ALIAS: &str = "alias/ir/custody";
+
+/// Member-account instance profile attached to an instance under analysis (SSM only).
+pub const IR_INSTANCE_PROFILE: &str = "IRInstanceProfile";
+
+/// Member-account instance profile whose role denies everything (containment).
+pub const ISOLATION_INSTANCE_PROFILE: &str = "IRIsolationInstanceProfile";
+
+/// Name of the isolation security group created per VPC on containment.
+pub const ISOLATION_SECURITY_GROUP: &str = "security_isolate";
+
+/// Security Hub custom action id (the sample's).
+pub const SECURITY_HUB_ACTION_ID: &str = "SHResponseIsolate";
+
+/// Prefix of Step Functions execution names; the case id follows (the idempotency key).
+pub const EXECUTION_NAME_PREFIX: &str = "sf-forensics-";
+
+/// S3 key layout of the evidence bucket, shared by the workflows and the responder CLI.
+pub mod evidence_keys {
+    /// Directory of one instance's artifacts: `<CaseId>/<Account>/<InstanceId>/`.
+    pub fn instance_prefix(case_id: &str, account: &str, instance_id: &str) -> String {
+        format!("{case_id}/{account}/{instance_id}/")
+    }
+
+    /// Raw disk image of one volume: `<CaseId>/<Account>/<InstanceId>/<VolumeId>/<VolumeId>.raw`.
+    /// `VolumeId` is the member account's original volume id (the sample lost it).
+    pub fn disk_image(case_id: &str, account: &str, instance_id: &str, volume_id: &str) -> String {
+        format!(
+            "{}{volume_id}/{volume_id}.raw",
+            instance_prefix(case_id, account, instance_id)
+        )
+    }
+
+    /// Memory image: `<CaseId>/<Account>/<InstanceId>/memory/<InstanceId>.lime`.
+    pub fn memory_image(case_id: &str, account: &str, instance_id: &str) -> String {
+        format!(
+            "{}memory/{instance_id}.lime",
+            instance_prefix(case_id, account, instance_id)
+        )
+    }
+
+    /// Hash sidecar of an artifact (`.sha256` or `.md5`), in `sha256sum` format.
+    pub fn sidecar(artifact_key: &str, algorithm: &str) -> String {
+        format!("{artifact_key}.{algorithm}")
+    }
+
+    /// The case's custody ledger (JSON lines, hash chained).
+    pub fn custody_ledger(case_id: &str) -> String {
+        format!("{case_id}/custody/ledger.jsonl")
+    }
+
+    /// Prior-state record written before containment changes anything.
+    pub fn prior_state(case_id: &str, account: &str, instance_id: &str) -> String {
+        format!(
+            "{}containment/prior-state.json",
+            instance_prefix(case_id, account, instance_id)
+        )
+    }
+}
+
+/// S3 key layout of the memory-modules bucket (the sample's, so existing factories still work).
+pub mod module_keys {
+    /// LiME module for one distribution and kernel: `<osname>/<kernel>/lime-<kernel>.ko`.
+    pub fn lime_module(os_name: &str, kernel: &str) -> String {
+        format!("{os_name}/{kernel}/lime-{kernel}.ko")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::evidence_keys::*;
+
+    #[test]
+    fn evidence_layout_matches_the_sample() {
+        assert_eq!(
+            disk_image("C1", "333333333333", "i-0abc", "vol-01"),
+            "C1/333333333333/i-0abc/vol-01/vol-01.raw"
+        );
+        assert_eq!(
+            sidecar(&disk_image("C1", "3", "i", "v"), "sha256"),
+            "C1/3/i/v/v.raw.sha256"
+        );
+        assert_eq!(
+            memory_image("C1", "333333333333", "i-0abc"),
+            "C1/333333333333/i-0abc/memory/i-0abc.lime"
+        );
+        assert_eq!(
+            super::module_keys::lime_module("Amazon_Linux_2023", "6.1.0"),
+            "Amazon_Linux_2023/6.1.0/lime-6.1.0.ko"
+        );
+    }
+}

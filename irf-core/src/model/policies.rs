@@ -1,0 +1,154 @@
+//! Behavioural settings of the framework: evidence retention, acquisition, containment,
+//! notifications, the module factory, the SIFT image pipeline and Lambda settings.
+
+use serde::Serialize;
+
+use super::ids::AmiId;
+
+/// S3 Object Lock mode of the evidence bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LockMode {
+    /// Users with `s3:BypassGovernanceRetention` can still delete (the sample's default).
+    Governance,
+    /// Nobody, not even the root user, can delete before retention ends.
+    Compliance,
+}
+
+impl LockMode {
+    /// The value CloudFormation expects.
+    pub fn as_cfn(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// Evidence retention and lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EvidencePolicy {
+    /// Default Object Lock retention, in days.
+    pub retention_days: u32,
+    /// Object Lock mode.
+    pub lock_mode: LockMode,
+    /// Days after which evidence moves to Glacier.
+    pub glacier_after_days: u32,
+    /// Days after which evidence expires.
+    pub expire_after_days: u32,
+}
+
+/// A way of capturing memory, in order of preference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum MemoryMethod {
+    /// Read `/proc/kcore` from user space (no kernel module; AVML's approach).
+    Kcore,
+    /// Load a prebuilt LiME kernel module (`format=lime`).
+    Lime,
+}
+
+impl MemoryMethod {
+    /// Name as written in `org.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemoryMethod::Kcore => "kcore",
+            MemoryMethod::Lime => "lime",
+        }
+    }
+}
+
+/// How disks are imaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum DiskMethod {
+    /// Read snapshot blocks with the EBS direct APIs and write a raw image to S3 (no instance).
+    EbsDirect,
+}
+
+/// Evidence acquisition settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AcquisitionPolicy {
+    /// Keep the security-account snapshot copies after imaging (the sample's `RetainArtefacts`).
+    pub retain_artefacts: bool,
+    /// Memory methods in order of preference.
+    pub memory_methods: Vec<MemoryMethod>,
+    /// Disk imaging method.
+    pub disk_method: DiskMethod,
+    /// Also write a compressed copy of each disk image.
+    pub compress_disk_images: bool,
+}
+
+/// Containment settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ContainmentPolicy {
+    /// Disassociate Elastic IPs from a contained instance.
+    pub disassociate_elastic_ips: bool,
+    /// Revoke the previous role's sessions issued to this instance.
+    pub revoke_role_sessions: bool,
+}
+
+/// Slack notification target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SlackTarget {
+    /// Secrets Manager ARN of the incoming-webhook URL.
+    pub webhook_secret_arn: String,
+    /// Channel name (`#...`) or id.
+    pub channel: String,
+}
+
+/// Notification targets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Notifications {
+    /// Slack, when configured.
+    pub slack: Option<SlackTarget>,
+    /// Email addresses subscribed to the case-outcome topic.
+    pub emails: Vec<String>,
+}
+
+/// Memory-module factory settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ModuleFactory {
+    /// AMIs to build LiME modules for (one builder per AMI and run).
+    pub amis: Vec<AmiId>,
+    /// Builder instance type.
+    pub instance_type: String,
+}
+
+/// SANS SIFT workstation image pipeline settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SiftImage {
+    /// Image Builder schedule expression.
+    pub schedule: String,
+    /// `cast` release to install SIFT with.
+    pub cast_version: String,
+    /// SHA-256 of the `cast` .deb; the build fails if the download does not match.
+    pub cast_sha256: String,
+    /// Instance types Image Builder may use.
+    pub instance_types: Vec<String>,
+}
+
+/// Lambda CPU architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Architecture {
+    /// Graviton.
+    Arm64,
+    /// Intel/AMD.
+    X86_64,
+}
+
+impl Architecture {
+    /// The value CloudFormation expects.
+    pub fn as_cfn(self) -> &'static str {
+        match self {
+            Architecture::Arm64 => "arm64",
+            Architecture::X86_64 => "x86_64",
+        }
+    }
+}
+
+/// Settings shared by every Lambda function.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LambdaSettings {
+    /// CPU architecture of the `irf-runtime` asset.
+    pub architecture: Architecture,
+    /// CloudWatch Logs retention of every function's log group.
+    pub log_retention_days: u32,
+}
