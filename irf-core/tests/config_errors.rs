@@ -195,10 +195,8 @@ fn cases() -> Vec<Case> {
             "subnets do not fit the VPC",
             edit(
                 "analysis_subnets = 3",
-                "analysis_subnets = 3\nanalysis_subnet_prefix = 17",
-            )
-            .replace("analysis_subnets = 3\n", "analysis_subnets = 3\n")
-            .replacen("analysis_subnets = 3", "analysis_subnets = 4", 1),
+                "analysis_subnets = 4\nanalysis_subnet_prefix = 17",
+            ),
             "network.analysis_subnets",
             "4 subnets of /17 do not fit in 10.66.0.0/16 (room for 2)",
             "use fewer subnets",
