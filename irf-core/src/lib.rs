@@ -14,7 +14,10 @@
 //! assert_eq!(framework.org.prefix, "irf");
 //! ```
 
+pub mod asl;
+pub mod cfn;
 pub mod config;
 pub mod contract;
+pub mod iam;
 pub mod model;
 pub mod region;

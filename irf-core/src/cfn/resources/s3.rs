@@ -1,0 +1,265 @@
+//! `AWS::S3::*`.
+
+use serde::Serialize;
+
+use super::Tag;
+use crate::cfn::Expr;
+use crate::iam::PolicyDocument;
+
+/// `AWS::S3::Bucket`.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Bucket {
+    /// Physical name.
+    pub bucket_name: Option<Expr>,
+    /// Default encryption.
+    pub bucket_encryption: Option<BucketEncryption>,
+    /// Lifecycle rules.
+    pub lifecycle_configuration: Option<LifecycleConfiguration>,
+    /// Server access logging.
+    pub logging_configuration: Option<LoggingConfiguration>,
+    /// Object Lock default retention.
+    pub object_lock_configuration: Option<ObjectLockConfiguration>,
+    /// Enables Object Lock (only at creation).
+    pub object_lock_enabled: Option<bool>,
+    /// Object ownership.
+    pub ownership_controls: Option<OwnershipControls>,
+    /// Block Public Access.
+    pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
+    /// Versioning.
+    pub versioning_configuration: Option<VersioningConfiguration>,
+    /// Tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// Default encryption.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BucketEncryption {
+    /// Rules (one).
+    pub server_side_encryption_configuration: Vec<EncryptionRule>,
+}
+
+impl BucketEncryption {
+    /// SSE-KMS with `key` and S3 Bucket Keys.
+    pub fn kms(key: Expr) -> Self {
+        BucketEncryption {
+            server_side_encryption_configuration: vec![EncryptionRule {
+                bucket_key_enabled: true,
+                server_side_encryption_by_default: EncryptionDefault {
+                    sse_algorithm: "aws:kms".to_owned(),
+                    kms_master_key_id: Some(key),
+                },
+            }],
+        }
+    }
+
+    /// SSE-S3 (for buckets AWS services deliver to that cannot use a customer key).
+    pub fn s3_managed() -> Self {
+        BucketEncryption {
+            server_side_encryption_configuration: vec![EncryptionRule {
+                bucket_key_enabled: false,
+                server_side_encryption_by_default: EncryptionDefault {
+                    sse_algorithm: "AES256".to_owned(),
+                    kms_master_key_id: None,
+                },
+            }],
+        }
+    }
+}
+
+/// One encryption rule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptionRule {
+    /// Use S3 Bucket Keys.
+    pub bucket_key_enabled: bool,
+    /// The default.
+    pub server_side_encryption_by_default: EncryptionDefault,
+}
+
+/// Default algorithm and key.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EncryptionDefault {
+    /// `aws:kms` or `AES256`.
+    #[serde(rename = "SSEAlgorithm")]
+    pub sse_algorithm: String,
+    /// KMS key.
+    #[serde(rename = "KMSMasterKeyID")]
+    pub kms_master_key_id: Option<Expr>,
+}
+
+/// Lifecycle rules.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LifecycleConfiguration {
+    /// Rules.
+    pub rules: Vec<LifecycleRule>,
+}
+
+/// One lifecycle rule.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LifecycleRule {
+    /// Rule id.
+    pub id: String,
+    /// `Enabled`.
+    pub status: String,
+    /// Expire current versions after this many days.
+    pub expiration_in_days: Option<u32>,
+    /// Transitions of current versions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transitions: Vec<Transition>,
+    /// Expire noncurrent versions.
+    pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
+    /// Abort incomplete multipart uploads.
+    pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
+}
+
+/// A storage-class transition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Transition {
+    /// Target class.
+    pub storage_class: String,
+    /// After this many days.
+    pub transition_in_days: u32,
+}
+
+/// Noncurrent version expiry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NoncurrentVersionExpiration {
+    /// Days after becoming noncurrent.
+    pub noncurrent_days: u32,
+}
+
+/// Abort incomplete uploads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AbortIncompleteMultipartUpload {
+    /// Days after initiation.
+    pub days_after_initiation: u32,
+}
+
+/// Server access logging.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfiguration {
+    /// Target bucket.
+    pub destination_bucket_name: Expr,
+    /// Key prefix.
+    pub log_file_prefix: String,
+}
+
+/// Object Lock default retention.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ObjectLockConfiguration {
+    /// `Enabled`.
+    pub object_lock_enabled: String,
+    /// Default retention rule.
+    pub rule: ObjectLockRule,
+}
+
+/// Object Lock rule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ObjectLockRule {
+    /// Default retention.
+    pub default_retention: DefaultRetention,
+}
+
+/// Default retention.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DefaultRetention {
+    /// `GOVERNANCE` or `COMPLIANCE`.
+    pub mode: String,
+    /// Days.
+    pub days: u32,
+}
+
+/// Object ownership.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OwnershipControls {
+    /// Rules (one).
+    pub rules: Vec<OwnershipRule>,
+}
+
+impl OwnershipControls {
+    /// `BucketOwnerEnforced`: ACLs disabled, the bucket owner owns every object.
+    pub fn owner_enforced() -> Self {
+        OwnershipControls {
+            rules: vec![OwnershipRule {
+                object_ownership: "BucketOwnerEnforced".to_owned(),
+            }],
+        }
+    }
+}
+
+/// Ownership rule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OwnershipRule {
+    /// Ownership setting.
+    pub object_ownership: String,
+}
+
+/// Block Public Access.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PublicAccessBlockConfiguration {
+    /// Block public ACLs.
+    pub block_public_acls: bool,
+    /// Block public policies.
+    pub block_public_policy: bool,
+    /// Ignore public ACLs.
+    pub ignore_public_acls: bool,
+    /// Restrict public buckets.
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlockConfiguration {
+    /// Everything blocked.
+    pub fn all() -> Self {
+        PublicAccessBlockConfiguration {
+            block_public_acls: true,
+            block_public_policy: true,
+            ignore_public_acls: true,
+            restrict_public_buckets: true,
+        }
+    }
+}
+
+/// Versioning.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersioningConfiguration {
+    /// `Enabled`.
+    pub status: String,
+}
+
+impl VersioningConfiguration {
+    /// Versioning on.
+    pub fn enabled() -> Self {
+        VersioningConfiguration {
+            status: "Enabled".to_owned(),
+        }
+    }
+}
+
+/// `AWS::S3::BucketPolicy`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BucketPolicy {
+    /// Bucket name.
+    pub bucket: Expr,
+    /// The policy.
+    pub policy_document: PolicyDocument,
+}

@@ -1,0 +1,70 @@
+//! `AWS::StepFunctions::StateMachine`.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::Tag;
+use crate::asl;
+use crate::cfn::Expr;
+
+/// `AWS::StepFunctions::StateMachine`, with the definition as a typed ASL mapping (cfn-lint
+/// validates it) and ARNs passed through `DefinitionSubstitutions`.
+#[serde_with::skip_serializing_none]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StateMachine {
+    /// Name.
+    pub state_machine_name: Option<Expr>,
+    /// `STANDARD`.
+    pub state_machine_type: String,
+    /// Execution role.
+    pub role_arn: Expr,
+    /// The definition.
+    pub definition: asl::StateMachine,
+    /// `${Name}` placeholders in the definition and their values.
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    pub definition_substitutions: IndexMap<String, Expr>,
+    /// Execution history logging.
+    pub logging_configuration: Option<LoggingConfiguration>,
+    /// X-Ray.
+    pub tracing_configuration: Option<TracingConfiguration>,
+    /// Tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+/// Execution logging.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfiguration {
+    /// Log groups.
+    pub destinations: Vec<LogDestination>,
+    /// Include execution data.
+    pub include_execution_data: bool,
+    /// `ALL`.
+    pub level: String,
+}
+
+/// A log destination.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogDestination {
+    /// The group.
+    pub cloud_watch_logs_log_group: LogGroupRef,
+}
+
+/// A log group by ARN.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LogGroupRef {
+    /// ARN.
+    pub log_group_arn: Expr,
+}
+
+/// X-Ray tracing.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TracingConfiguration {
+    /// On.
+    pub enabled: bool,
+}
