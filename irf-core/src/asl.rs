@@ -305,12 +305,14 @@ pub enum State {
     Parallel(Parallel),
     /// Map over items.
     Map(MapState),
-    /// Pass (optionally injecting a result).
+    /// Pass (optionally injecting a result or reshaping the input).
     Pass {
         /// What it does.
         comment: Option<String>,
         /// Fixed result.
         result: Option<Value>,
+        /// Input reshaping (JSONPath `.$` keys allowed).
+        parameters: Option<Value>,
         /// Where it goes.
         result_path: Option<String>,
     },
@@ -384,6 +386,7 @@ impl Serialize for StateNode {
             State::Pass {
                 comment,
                 result,
+                parameters,
                 result_path,
             } => {
                 let mut v = serde_json::Map::new();
@@ -393,6 +396,9 @@ impl Serialize for StateNode {
                 }
                 if let Some(r) = result {
                     v.insert("Result".into(), r.clone());
+                }
+                if let Some(p) = parameters {
+                    v.insert("Parameters".into(), p.clone());
                 }
                 if let Some(p) = result_path {
                     v.insert("ResultPath".into(), p.clone().into());

@@ -33,6 +33,18 @@ pub const SNAPSHOT_AUTOMATION_ROLE: &str = "SnapshotAutomationLambdaRole";
 /// Security-account role of the memory-acquisition Lambda functions.
 pub const MEMORY_AUTOMATION_ROLE: &str = "MemoryAutomationLambdaRole";
 
+/// Security-account role of the case-record functions (custody ledger, final containment tag).
+pub const CASE_RECORD_ROLE: &str = "IRCaseRecordRole";
+
+/// Forensics-account analyst instance role with read-only evidence access (the sample's name).
+pub const ANALYST_READ_ONLY_ROLE: &str = "AnalysisEC2InstanceRoleS3ReadOnly";
+
+/// Forensics-account analyst instance role that may also write analysis results.
+pub const ANALYST_READ_WRITE_ROLE: &str = "AnalysisEC2InstanceRoleS3ReadWrite";
+
+/// Principal tag that marks the evidence custodian allowed to lift Object Lock (break-glass).
+pub const EVIDENCE_CUSTODIAN_TAG: &str = "irf-evidence-custodian";
+
 /// Security-account role of the Security Hub custom-action Lambda function.
 pub const SECURITY_HUB_ACTION_ROLE: &str = "SecurityHubCustomActionLambdaRole";
 
@@ -62,6 +74,23 @@ pub const SECURITY_HUB_ACTION_ID: &str = "SHResponseIsolate";
 
 /// Prefix of Step Functions execution names; the case id follows (the idempotency key).
 pub const EXECUTION_NAME_PREFIX: &str = "sf-forensics-";
+
+/// EventBridge `source` of incident requests a member sends to the security account's bus.
+pub const INCIDENT_EVENT_SOURCE: &str = "irf.member";
+
+/// EventBridge `detail-type` of incident requests.
+pub const INCIDENT_EVENT_DETAIL_TYPE: &str = "IRF Incident Requested";
+
+/// Name of the member-account SSM parameter prefix holding pre-containment state records.
+pub const PRIOR_STATE_PARAMETER_PREFIX: &str = "containment";
+
+/// Names of the member-account SSM documents, after the org prefix.
+pub mod documents {
+    /// Memory-acquisition preflight.
+    pub const MEMORY_PREFLIGHT: &str = "MemoryPreflight";
+    /// Memory capture.
+    pub const MEMORY_CAPTURE: &str = "MemoryCapture";
+}
 
 /// S3 key layout of the evidence bucket, shared by the workflows and the responder CLI.
 pub mod evidence_keys {

@@ -15,9 +15,11 @@
 //! ```
 
 pub mod asl;
+pub mod blueprints;
 pub mod cfn;
 pub mod config;
 pub mod contract;
+pub mod handler;
 pub mod iam;
 pub mod model;
 pub mod region;

@@ -63,19 +63,31 @@ pub fn yaml11_non_string(s: &str) -> bool {
     PATTERNS.iter().any(|r| r.is_match(s))
 }
 
-/// Every string (key or value) in `value` that a YAML 1.1 reader would not read as a string if
-/// it were written plain.
-pub fn ambiguous_strings<T: Serialize>(value: &T) -> BTreeSet<String> {
-    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+/// What the YAML 1.1 guard needs to know about a value: its strings that a YAML 1.1 reader would
+/// not read as strings if written plain, and how often each such spelling legitimately appears as
+/// a typed bool or number (which *must* stay plain).
+#[derive(Clone, Debug, Default)]
+pub struct Yaml11Profile {
+    /// Ambiguous strings.
+    pub strings: BTreeSet<String>,
+    /// Typed scalars by their plain rendering, with counts.
+    pub typed: std::collections::BTreeMap<String, usize>,
+}
+
+/// Profiles `value` for [`unsafe_plain_scalars`].
+pub fn profile<T: Serialize>(value: &T) -> Yaml11Profile {
+    fn walk(v: &serde_json::Value, out: &mut Yaml11Profile) {
         match v {
             serde_json::Value::String(s) if yaml11_non_string(s) => {
-                out.insert(s.clone());
+                out.strings.insert(s.clone());
             }
+            serde_json::Value::Bool(b) => *out.typed.entry(b.to_string()).or_default() += 1,
+            serde_json::Value::Number(n) => *out.typed.entry(n.to_string()).or_default() += 1,
             serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
                     if yaml11_non_string(k) {
-                        out.insert(k.clone());
+                        out.strings.insert(k.clone());
                     }
                     walk(x, out);
                 }
@@ -83,17 +95,33 @@ pub fn ambiguous_strings<T: Serialize>(value: &T) -> BTreeSet<String> {
             _ => {}
         }
     }
-    let mut out = BTreeSet::new();
+    let mut out = Yaml11Profile::default();
     if let Ok(v) = serde_json::to_value(value) {
         walk(&v, &mut out);
     }
     out
 }
 
-/// Plain (unquoted) scalars of `yaml` that appear in `strings`: each one is a string of the model
-/// that a YAML 1.1 reader would turn into a bool, number, null or date. Block-scalar bodies are
-/// skipped (their content is text by construction).
-pub fn unsafe_plain_scalars(yaml: &str, strings: &BTreeSet<String>) -> Vec<String> {
+/// Plain (unquoted) scalars of `yaml` that are strings of the model a YAML 1.1 reader would turn
+/// into a bool, number, null or date: a spelling counts as unsafe when it appears plain more
+/// often than the model has typed scalars of that spelling. Block-scalar bodies are skipped
+/// (their content is text by construction).
+pub fn unsafe_plain_scalars(yaml: &str, profile: &Yaml11Profile) -> Vec<String> {
+    let mut plain: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for s in plain_scalars(yaml) {
+        if profile.strings.contains(&s) {
+            *plain.entry(s).or_default() += 1;
+        }
+    }
+    plain
+        .into_iter()
+        .filter(|(s, n)| *n > profile.typed.get(s).copied().unwrap_or(0))
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// Every plain scalar (keys and values) of block-style YAML, in order.
+fn plain_scalars(yaml: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut block_indent: Option<usize> = None;
     for line in yaml.lines() {
@@ -113,7 +141,6 @@ pub fn unsafe_plain_scalars(yaml: &str, strings: &BTreeSet<String>) -> Vec<Strin
         let (key, value) = split_key(rest);
         if let Some(k) = key
             && is_plain(k)
-            && strings.contains(k)
         {
             found.push(k.to_owned());
         }
@@ -131,12 +158,8 @@ pub fn unsafe_plain_scalars(yaml: &str, strings: &BTreeSet<String>) -> Vec<Strin
             continue;
         }
         if let Some(v) = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')) {
-            for item in v.split(", ") {
-                if is_plain(item) && strings.contains(item) {
-                    found.push(item.to_owned());
-                }
-            }
-        } else if is_plain(value) && strings.contains(value) {
+            found.extend(v.split(", ").filter(|i| is_plain(i)).map(str::to_owned));
+        } else if is_plain(value) {
             found.push(value.to_owned());
         }
     }
@@ -225,12 +248,13 @@ mod tests {
             }
         }
         let yaml = to_yaml(&m);
-        let ambiguous = ambiguous_strings(&m);
+        let p = profile(&m);
         assert!(
-            ambiguous.len() >= 35,
-            "the resolver recognises the traps: {ambiguous:?}"
+            p.strings.len() >= 35,
+            "the resolver recognises the traps: {:?}",
+            p.strings
         );
-        let unsafe_ = unsafe_plain_scalars(&yaml, &ambiguous);
+        let unsafe_ = unsafe_plain_scalars(&yaml, &p);
         assert!(
             unsafe_.is_empty(),
             "unquoted YAML 1.1 traps {unsafe_:?} in:\n{yaml}"
@@ -239,12 +263,18 @@ mod tests {
 
     #[test]
     fn guard_detects_plain_traps() {
-        let yaml = "A: yes\nB: 'no'\nC:\n- on\n- x\nD: |\n  yes\nE: !Select [0, 1_000]\n";
-        let strings: BTreeSet<String> = ["yes", "no", "on", "1_000"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        assert_eq!(unsafe_plain_scalars(yaml, &strings), ["yes", "on", "1_000"]);
+        let yaml = "A: yes\nB: 'no'\nC:\n- on\n- x\nD: |\n  yes\nE: !Select [0, 1_000]\nF: false\nG: false\n";
+        let p = Yaml11Profile {
+            strings: ["yes", "no", "on", "1_000", "false"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            typed: [("false".to_owned(), 1)].into_iter().collect(),
+        };
+        assert_eq!(
+            unsafe_plain_scalars(yaml, &p),
+            ["1_000", "false", "on", "yes"]
+        );
     }
 
     #[test]

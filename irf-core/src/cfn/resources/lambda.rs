@@ -86,8 +86,8 @@ pub struct TracingConfig {
 pub struct VpcConfig {
     /// Security groups.
     pub security_group_ids: Vec<Expr>,
-    /// Subnets.
-    pub subnet_ids: Vec<Expr>,
+    /// Subnets (a list, or a `CommaDelimitedList` parameter).
+    pub subnet_ids: Expr,
 }
 
 /// `AWS::Lambda::Permission`.

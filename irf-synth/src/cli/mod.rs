@@ -1,0 +1,101 @@
+//! Command-line interface: one module per subcommand.
+
+mod init;
+mod synth;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use irf_core::config::{ConfigError, ConfigErrorKind};
+use irf_core::model::Framework;
+
+/// Exit code of an invalid org config.
+pub(crate) const EXIT_INVALID_CONFIG: u8 = 3;
+/// Exit code of an org config that cannot be read.
+pub(crate) const EXIT_UNREADABLE_CONFIG: u8 = 4;
+/// Exit code of any other failure.
+pub(crate) const EXIT_FAILURE: u8 = 1;
+
+/// Synthesize, validate and deploy the IRF incident-response framework.
+#[derive(Debug, Parser)]
+#[command(name = "irf-synth", version, about)]
+pub(crate) struct Cli {
+    /// More logging (repeat for debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write a commented starter org.toml.
+    Init(init::InitArgs),
+    /// Check an org.toml and summarize what it would deploy.
+    Validate(validate::ValidateArgs),
+    /// Write the ordered templates and plan.json for an org.toml.
+    Synth(synth::SynthArgs),
+}
+
+impl Command {
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        match self {
+            Command::Init(a) => a.run(),
+            Command::Validate(a) => a.run(),
+            Command::Synth(a) => a.run(),
+        }
+    }
+}
+
+/// The `--org-config` option shared by every command that reads one.
+#[derive(Debug, clap::Args)]
+pub(crate) struct OrgConfigArg {
+    /// Path of the org config.
+    #[arg(long = "org-config", value_name = "FILE", default_value = "org.toml")]
+    pub(crate) path: PathBuf,
+}
+
+impl OrgConfigArg {
+    pub(crate) fn load(&self) -> Result<Framework, ConfigError> {
+        irf_core::config::load(Path::new(&self.path))
+    }
+}
+
+pub(crate) fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn,irf_synth=info",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<ConfigError>() {
+        Some(c) if c.kind == ConfigErrorKind::Unreadable => EXIT_UNREADABLE_CONFIG,
+        Some(_) => EXIT_INVALID_CONFIG,
+        None => EXIT_FAILURE,
+    }
+}
+
+pub(crate) fn render_error(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<ConfigError>() {
+        Some(c) => {
+            let n = c.diagnostics.len();
+            format!(
+                "{c}\n\n{} rejected: {n} problem{}; nothing was changed",
+                c.file.display(),
+                if n == 1 { "" } else { "s" }
+            )
+        }
+        None => format!("error: {e:#}"),
+    }
+}

@@ -1,0 +1,106 @@
+//! The deploy plan (`plan.json`): every stack instance with its account, region, template,
+//! dependencies, parameter sources and assets. The deployer works from this file and the
+//! templates beside it, never from the model, so what is deployed is what was reviewed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the plan format.
+pub const PLAN_VERSION: u32 = 1;
+
+/// The plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Format version.
+    pub version: u32,
+    /// Stack instances in deploy order (every stack after the stacks it depends on).
+    pub stacks: Vec<PlannedStack>,
+}
+
+/// Where a parameter value comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamSource {
+    /// A value fixed at synth time.
+    Value {
+        /// The value.
+        value: String,
+    },
+    /// An output of a stack deployed earlier.
+    Output {
+        /// Producer stack name.
+        from_stack: String,
+        /// Output name.
+        output: String,
+    },
+}
+
+/// A runtime asset a stack needs, and the parameters the deployer fills with its location.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetRef {
+    /// Asset name (`irf-runtime`).
+    pub name: String,
+    /// CPU architecture it is built for.
+    pub architecture: String,
+    /// Parameter receiving the bucket.
+    pub bucket_parameter: String,
+    /// Parameter receiving the key.
+    pub key_parameter: String,
+}
+
+/// One stack instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStack {
+    /// CloudFormation stack name (unique in the plan).
+    pub name: String,
+    /// Stack kind (template slug).
+    pub kind: String,
+    /// Target account.
+    pub account_id: String,
+    /// Target region.
+    pub region: String,
+    /// Template path relative to the synth directory.
+    pub template: String,
+    /// SHA-256 of the template bytes.
+    pub template_sha256: String,
+    /// Stacks that must be deployed first.
+    pub depends_on: Vec<String>,
+    /// Parameter sources.
+    pub parameters: BTreeMap<String, ParamSource>,
+    /// Assets the deployer uploads before this stack.
+    pub assets: Vec<AssetRef>,
+    /// Capabilities the template needs.
+    pub capabilities: Vec<String>,
+    /// Stack tags (CloudFormation propagates them to every taggable resource).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Plan {
+    /// Looks a stack up by name.
+    pub fn stack(&self, name: &str) -> Option<&PlannedStack> {
+        self.stacks.iter().find(|s| s.name == name)
+    }
+
+    /// Stacks grouped in waves: each wave depends only on earlier waves, so a wave's stacks can
+    /// be deployed in parallel.
+    pub fn waves(&self) -> Vec<Vec<&PlannedStack>> {
+        let mut level: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut waves: Vec<Vec<&PlannedStack>> = Vec::new();
+        for s in &self.stacks {
+            let l = s
+                .depends_on
+                .iter()
+                .filter_map(|d| level.get(d.as_str()))
+                .map(|l| l + 1)
+                .max()
+                .unwrap_or(0);
+            level.insert(&s.name, l);
+            if waves.len() <= l {
+                waves.resize_with(l + 1, Vec::new);
+            }
+            waves[l].push(s);
+        }
+        waves
+    }
+}

@@ -1,0 +1,488 @@
+//! Building blocks shared by the stacks: hardened buckets, KMS keys, VPCs with flow logs,
+//! endpoints, and Lambda functions running the `irf-runtime` asset.
+
+use indexmap::IndexMap;
+use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3};
+use irf_core::cfn::{Expr, Parameter, Template, Validator};
+use irf_core::handler::{HANDLER_ENV, Handler};
+use irf_core::iam::{PolicyDocument, Principal, Statement};
+use irf_core::model::{Framework, VpcPlan};
+
+/// Name of the template parameter carrying the asset bucket.
+pub(crate) const ASSET_BUCKET: &str = "AssetBucket";
+/// Name of the template parameter carrying the asset key.
+pub(crate) const ASSET_KEY: &str = "AssetKey";
+
+/// VPC flow-log record format: every field the sample recorded.
+pub(crate) const FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${pkt-src-aws-service} ${flow-direction}";
+
+/// `arn:${AWS::Partition}:s3:::<bucket>` for a bucket-name expression.
+pub(crate) fn bucket_arn(bucket: &Expr) -> Expr {
+    match bucket.to_sub_fragment() {
+        Some(b) => Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{b}")),
+        None => Expr::join(
+            "",
+            vec![Expr::sub("arn:${AWS::Partition}:s3:::"), bucket.clone()],
+        ),
+    }
+}
+
+/// Objects under `prefix` (`*` for all) of a bucket-name expression.
+pub(crate) fn objects_arn(bucket: &Expr, prefix: &str) -> Expr {
+    match bucket.to_sub_fragment() {
+        Some(b) => Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{b}/{prefix}")),
+        None => Expr::join(
+            "",
+            vec![
+                Expr::sub("arn:${AWS::Partition}:s3:::"),
+                bucket.clone(),
+                Expr::s(format!("/{prefix}")),
+            ],
+        ),
+    }
+}
+
+/// Denies any S3 request not made over TLS.
+pub(crate) fn deny_insecure_transport(bucket: &Expr) -> Statement {
+    Statement::deny(&["s3:*"])
+        .sid("DenyInsecureTransport")
+        .principal(Principal::Anyone)
+        .on([bucket_arn(bucket), objects_arn(bucket, "*")])
+        .when("Bool", "aws:SecureTransport", Expr::s("false"))
+}
+
+/// The account root of the stack's own account.
+pub(crate) fn account_root() -> Expr {
+    Expr::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+}
+
+/// The account root of another account.
+pub(crate) fn root_of(account: &Expr) -> Expr {
+    match account.to_sub_fragment() {
+        Some(a) => Expr::sub(format!("arn:${{AWS::Partition}}:iam::{a}:root")),
+        None => Expr::join(
+            "",
+            vec![
+                Expr::sub("arn:${AWS::Partition}:iam::"),
+                account.clone(),
+                Expr::s(":root"),
+            ],
+        ),
+    }
+}
+
+/// A role ARN in another account by contract name.
+pub(crate) fn role_in(account: &Expr, role: &str) -> Expr {
+    let a = account.to_sub_fragment().unwrap_or_default();
+    Expr::sub(format!("arn:${{AWS::Partition}}:iam::{a}:role/{role}"))
+}
+
+/// Key administration by the owning account (IAM policies then decide who administers); without
+/// it a key can become unmanageable.
+pub(crate) fn key_admin() -> Statement {
+    Statement::allow(&["kms:*"])
+        .sid("AccountAdministersKey")
+        .principal(Principal::Aws(vec![account_root()]))
+        .on_all()
+}
+
+/// Adds a symmetric KMS key with rotation and an alias (`<id>Alias`).
+pub(crate) fn add_key(
+    t: &mut Template,
+    id: &str,
+    alias: &str,
+    description: &str,
+    statements: Vec<Statement>,
+) {
+    let mut all = vec![key_admin()];
+    all.extend(statements);
+    let policy = PolicyDocument::new(all)
+        .to_sub_json()
+        .expect("key policies use only Sub-compatible values");
+    t.add(
+        id,
+        kms::Key {
+            description: description.to_owned(),
+            enable_key_rotation: Some(true),
+            key_policy: policy,
+            key_spec: None,
+            key_usage: None,
+            pending_window_in_days: Some(30),
+            tags: Vec::new(),
+        },
+    )
+    .retain();
+    t.add(
+        &format!("{id}Alias"),
+        kms::Alias {
+            alias_name: alias.to_owned(),
+            target_key_id: Expr::r#ref(id),
+        },
+    );
+}
+
+/// Options of a hardened bucket.
+pub(crate) struct BucketSpec<'a> {
+    /// Logical id.
+    pub(crate) id: &'a str,
+    /// Physical name.
+    pub(crate) name: Expr,
+    /// SSE-KMS key, or SSE-S3 when `None` (log-delivery targets that cannot use a CMK).
+    pub(crate) key: Option<Expr>,
+    /// Server-access-log target: bucket name and prefix.
+    pub(crate) access_logs: Option<(Expr, String)>,
+    /// Lifecycle rules beyond aborting stale multipart uploads.
+    pub(crate) lifecycle: Vec<s3::LifecycleRule>,
+    /// Object Lock default retention.
+    pub(crate) object_lock: Option<s3::DefaultRetention>,
+    /// Keep the bucket when the stack goes.
+    pub(crate) retain: bool,
+}
+
+/// Adds a bucket with encryption, versioning, Block Public Access, owner-enforced ownership and
+/// optional access logging and Object Lock.
+pub(crate) fn add_bucket(t: &mut Template, spec: BucketSpec<'_>) {
+    let mut rules = spec.lifecycle;
+    rules.push(s3::LifecycleRule {
+        id: "AbortIncompleteUploads".to_owned(),
+        status: "Enabled".to_owned(),
+        expiration_in_days: None,
+        transitions: Vec::new(),
+        noncurrent_version_expiration: None,
+        abort_incomplete_multipart_upload: Some(s3::AbortIncompleteMultipartUpload {
+            days_after_initiation: 7,
+        }),
+    });
+    let entry = t.add(
+        spec.id,
+        s3::Bucket {
+            bucket_name: Some(spec.name),
+            bucket_encryption: Some(match spec.key {
+                Some(k) => s3::BucketEncryption::kms(k),
+                None => s3::BucketEncryption::s3_managed(),
+            }),
+            lifecycle_configuration: Some(s3::LifecycleConfiguration { rules }),
+            logging_configuration: spec.access_logs.map(|(bucket, prefix)| {
+                s3::LoggingConfiguration {
+                    destination_bucket_name: bucket,
+                    log_file_prefix: prefix,
+                }
+            }),
+            object_lock_enabled: spec.object_lock.as_ref().map(|_| true),
+            object_lock_configuration: spec.object_lock.map(|r| s3::ObjectLockConfiguration {
+                object_lock_enabled: "Enabled".to_owned(),
+                rule: s3::ObjectLockRule {
+                    default_retention: r,
+                },
+            }),
+            ownership_controls: Some(s3::OwnershipControls::owner_enforced()),
+            public_access_block_configuration: Some(s3::PublicAccessBlockConfiguration::all()),
+            versioning_configuration: Some(s3::VersioningConfiguration::enabled()),
+            tags: Vec::new(),
+        },
+    );
+    if spec.retain {
+        entry.retain();
+    }
+}
+
+/// Ids of a VPC's resources.
+pub(crate) struct VpcIds {
+    /// The VPC.
+    pub(crate) vpc: String,
+    /// Subnets in plan order.
+    pub(crate) subnets: Vec<String>,
+    /// Route tables (one per routing domain).
+    pub(crate) route_tables: Vec<String>,
+}
+
+/// Adds a VPC with the planned subnets, one private route table (or one per subnet when
+/// `table_per_subnet`), and flow logs of every packet to the central flow-log bucket.
+pub(crate) fn add_vpc(
+    t: &mut Template,
+    prefix: &str,
+    name: &str,
+    plan: &VpcPlan,
+    flow_logs_bucket_arn: &Expr,
+    table_per_subnet: bool,
+    public_subnets: &[usize],
+) -> VpcIds {
+    let vpc = format!("{prefix}Vpc");
+    t.add(
+        &vpc,
+        ec2::Vpc {
+            cidr_block: plan.cidr.to_string(),
+            enable_dns_hostnames: true,
+            enable_dns_support: true,
+            tags: Tag::name(name),
+        },
+    );
+    let mut subnets = Vec::new();
+    let mut route_tables = Vec::new();
+    let shared_table = format!("{prefix}RouteTable");
+    if !table_per_subnet {
+        t.add(
+            &shared_table,
+            ec2::RouteTable {
+                vpc_id: Expr::r#ref(&vpc),
+                tags: Tag::name(format!("{name}-private")),
+            },
+        );
+        route_tables.push(shared_table.clone());
+    }
+    for (i, s) in plan.subnets.iter().enumerate() {
+        let id = format!("{prefix}Subnet{}", i + 1);
+        let public = public_subnets.contains(&i);
+        t.add(
+            &id,
+            ec2::Subnet {
+                vpc_id: Expr::r#ref(&vpc),
+                cidr_block: s.cidr.to_string(),
+                availability_zone: Expr::az(s.az_index),
+                map_public_ip_on_launch: false,
+                tags: Tag::name(format!(
+                    "{name}-{}-{}",
+                    if public { "public" } else { "private" },
+                    i + 1
+                )),
+            },
+        );
+        let table = if table_per_subnet {
+            let rt = format!("{prefix}RouteTable{}", i + 1);
+            t.add(
+                &rt,
+                ec2::RouteTable {
+                    vpc_id: Expr::r#ref(&vpc),
+                    tags: Tag::name(format!("{name}-{}", i + 1)),
+                },
+            );
+            route_tables.push(rt.clone());
+            rt
+        } else {
+            shared_table.clone()
+        };
+        t.add(
+            &format!("{prefix}Subnet{}Routes", i + 1),
+            ec2::SubnetRouteTableAssociation {
+                route_table_id: Expr::r#ref(&table),
+                subnet_id: Expr::r#ref(&id),
+            },
+        );
+        subnets.push(id);
+    }
+    let prefix_path = name.to_owned();
+    t.add(
+        &format!("{prefix}FlowLog"),
+        ec2::FlowLog {
+            log_destination_type: "s3".to_owned(),
+            log_destination: match flow_logs_bucket_arn.to_sub_fragment() {
+                Some(arn) => Expr::sub(format!("{arn}/{prefix_path}/")),
+                None => Expr::join(
+                    "",
+                    vec![
+                        flow_logs_bucket_arn.clone(),
+                        Expr::s(format!("/{prefix_path}/")),
+                    ],
+                ),
+            },
+            log_format: FLOW_LOG_FORMAT.to_owned(),
+            resource_id: Expr::r#ref(&vpc),
+            resource_type: "VPC".to_owned(),
+            traffic_type: "ALL".to_owned(),
+            max_aggregation_interval: 60,
+            tags: Tag::name(format!("{name}-flow-log")),
+        },
+    );
+    VpcIds {
+        vpc,
+        subnets,
+        route_tables,
+    }
+}
+
+/// Interface endpoints for `services`, in the first subnet of each availability zone (an
+/// interface endpoint takes one subnet per AZ and serves the whole VPC).
+pub(crate) fn add_interface_endpoints(
+    t: &mut Template,
+    prefix: &str,
+    ids: &VpcIds,
+    plan: &VpcPlan,
+    security_group: &str,
+    services: &[&str],
+) {
+    let mut seen_az = Vec::new();
+    let mut subnets = Vec::new();
+    for (i, s) in plan.subnets.iter().enumerate() {
+        if !seen_az.contains(&s.az_index) {
+            seen_az.push(s.az_index);
+            subnets.push(Expr::r#ref(&ids.subnets[i]));
+        }
+    }
+    for service in services {
+        let id = format!("{prefix}{}Endpoint", pascal(service));
+        t.add(
+            &id,
+            ec2::VpcEndpoint {
+                vpc_id: Expr::r#ref(&ids.vpc),
+                service_name: Expr::sub(format!("com.amazonaws.${{AWS::Region}}.{service}")),
+                vpc_endpoint_type: "Interface".to_owned(),
+                policy_document: None,
+                private_dns_enabled: Some(true),
+                route_table_ids: Vec::new(),
+                security_group_ids: vec![Expr::r#ref(security_group)],
+                subnet_ids: subnets.clone(),
+            },
+        );
+    }
+}
+
+/// `ssmmessages` → `Ssmmessages`, `ec2` → `Ec2`.
+pub(crate) fn pascal(s: &str) -> String {
+    s.split(['-', '.'])
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Declares the asset parameters (filled by the deployer with the uploaded `irf-runtime` zip).
+pub(crate) fn asset_parameters(t: &mut Template) {
+    t.parameter(
+        ASSET_BUCKET,
+        Parameter::string("Bucket holding the irf-runtime Lambda asset (set by irf-synth deploy)."),
+    );
+    t.parameter(
+        ASSET_KEY,
+        Parameter::string(
+            "Content-hashed key of the irf-runtime Lambda asset (set by irf-synth deploy).",
+        )
+        .pattern(
+            r"^assets/irf-runtime-[a-z0-9_]+-[0-9a-f]{64}\.zip$",
+            "an irf-runtime asset key written by irf-synth deploy",
+        ),
+    );
+}
+
+/// Options of a Lambda function.
+pub(crate) struct FunctionSpec<'a> {
+    /// Logical id.
+    pub(crate) id: &'a str,
+    /// Physical name (after the org prefix).
+    pub(crate) name: &'a str,
+    /// What it does.
+    pub(crate) description: &'a str,
+    /// Handler.
+    pub(crate) handler: Handler,
+    /// Execution role logical id or ARN expression.
+    pub(crate) role: Expr,
+    /// Extra environment variables.
+    pub(crate) env: IndexMap<String, Expr>,
+    /// Seconds.
+    pub(crate) timeout: u32,
+    /// MiB.
+    pub(crate) memory: u32,
+    /// VPC attachment: security groups and the subnet list.
+    pub(crate) vpc: Option<(Vec<Expr>, Expr)>,
+}
+
+/// Adds a function running the `irf-runtime` asset with its own log group (retention from the
+/// org config) and JSON logs.
+pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<'_>) {
+    let physical = fw.names.resource(spec.name);
+    let log_group = format!("{}Logs", spec.id);
+    t.add(
+        &log_group,
+        logs::LogGroup {
+            log_group_name: Some(Expr::s(format!("/aws/lambda/{physical}"))),
+            kms_key_id: None,
+            retention_in_days: fw.lambda.log_retention_days,
+        },
+    )
+    .suppress(
+        Validator::Guard,
+        "log_groups_encrypted",
+        "function logs carry case ids and resource ids, no evidence; CloudWatch's default encryption applies",
+    );
+    let mut variables = IndexMap::new();
+    variables.insert(HANDLER_ENV.to_owned(), Expr::s(spec.handler.as_str()));
+    variables.insert("RUST_LOG".to_owned(), Expr::s("info"));
+    variables.extend(spec.env);
+    t.add(
+        spec.id,
+        lambda::Function {
+            function_name: Some(Expr::s(physical)),
+            description: Some(spec.description.to_owned()),
+            architectures: vec![fw.lambda.architecture.as_cfn().to_owned()],
+            code: lambda::Code {
+                s3_bucket: Expr::r#ref(ASSET_BUCKET),
+                s3_key: Expr::r#ref(ASSET_KEY),
+            },
+            environment: Some(lambda::Environment { variables }),
+            handler: "bootstrap".to_owned(),
+            logging_config: Some(lambda::LoggingConfig {
+                log_format: "JSON".to_owned(),
+                log_group: Expr::r#ref(&log_group),
+            }),
+            memory_size: spec.memory,
+            reserved_concurrent_executions: None,
+            role: spec.role,
+            runtime: "provided.al2023".to_owned(),
+            timeout: spec.timeout,
+            tracing_config: Some(lambda::TracingConfig {
+                mode: "Active".to_owned(),
+            }),
+            vpc_config: spec.vpc.map(|(sgs, subnets)| lambda::VpcConfig {
+                security_group_ids: sgs,
+                subnet_ids: subnets,
+            }),
+            tags: Vec::new(),
+        },
+    );
+}
+
+/// Permission for a function's role to write its logs and traces.
+pub(crate) fn logging_statements(function_names: &[String]) -> Vec<Statement> {
+    vec![
+        Statement::allow(&["logs:CreateLogStream", "logs:PutLogEvents"])
+            .sid("WriteOwnLogs")
+            .on(function_names.iter().map(|n| {
+                Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{n}:*"
+                ))
+            })),
+        Statement::allow(&["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
+            .sid("WriteTraces")
+            .on_all(),
+    ]
+}
+
+/// A role for Lambda functions.
+pub(crate) fn lambda_role(name: Option<&str>, description: &str) -> iam::Role {
+    let mut role = iam::Role::new(PolicyDocument::service_trust(&["lambda.amazonaws.com"]));
+    role.role_name = name.map(str::to_owned);
+    role.description = Some(description.to_owned());
+    role
+}
+
+/// Lambda may be invoked by an AWS service only from `source_arn` in this account.
+pub(crate) fn add_invoke_permission(
+    t: &mut Template,
+    id: &str,
+    function: &str,
+    service: &str,
+    source_arn: Expr,
+) {
+    t.add(
+        id,
+        lambda::Permission {
+            action: "lambda:InvokeFunction".to_owned(),
+            function_name: Expr::arn(function),
+            principal: service.to_owned(),
+            source_account: Some(Expr::r#ref("AWS::AccountId")),
+            source_arn: Some(source_arn),
+        },
+    );
+}

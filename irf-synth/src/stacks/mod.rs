@@ -1,0 +1,223 @@
+//! The stack set: one module per stack kind, each building its template from the [`Framework`]
+//! and declaring where every template parameter's value comes from.
+
+mod common;
+mod forensics_analysis;
+mod forensics_evidence_policy;
+mod forensics_image_builder;
+mod member_automation;
+mod member_baseline;
+mod security_automation;
+mod security_hub;
+mod security_ir_vpc;
+mod security_module_factory;
+pub mod workflows;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use irf_core::cfn::Template;
+use irf_core::model::{AccountId, Framework, Member};
+use irf_core::region::Region;
+
+pub(crate) use common::{ASSET_BUCKET, ASSET_KEY};
+
+/// A kind of stack: one template, deployed once or once per member (and region).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StackKind {
+    /// Forensics: evidence bucket, log buckets, CloudTrail, analysis VPC, analyst roles.
+    ForensicsAnalysis,
+    /// Forensics: maintenance VPC and the SIFT workstation image pipeline.
+    ForensicsImageBuilder,
+    /// Security: isolated VPC of the disk-imaging functions.
+    SecurityIrVpc,
+    /// Security: incident entry point, acquisition functions and state machines.
+    SecurityAutomation,
+    /// Security: LiME module factory.
+    SecurityModuleFactory,
+    /// Security: Security Hub custom action.
+    SecurityHub,
+    /// Forensics: evidence bucket policy (needs the security roles).
+    ForensicsEvidencePolicy,
+    /// Member account: IAM (`IRAutomation`, instance profiles, function roles).
+    MemberBaseline,
+    /// Member account and region: tag rule, containment and notification functions, keys,
+    /// SSM documents.
+    MemberAutomation,
+}
+
+impl StackKind {
+    /// Every kind, in deploy order (the `NN-` of the template files).
+    pub const ORDER: [StackKind; 9] = [
+        StackKind::ForensicsAnalysis,
+        StackKind::ForensicsImageBuilder,
+        StackKind::SecurityIrVpc,
+        StackKind::SecurityAutomation,
+        StackKind::SecurityModuleFactory,
+        StackKind::SecurityHub,
+        StackKind::ForensicsEvidencePolicy,
+        StackKind::MemberBaseline,
+        StackKind::MemberAutomation,
+    ];
+
+    /// Short name used in files and stack names.
+    pub fn slug(self) -> &'static str {
+        match self {
+            StackKind::ForensicsAnalysis => "forensics-analysis",
+            StackKind::ForensicsImageBuilder => "forensics-image-builder",
+            StackKind::SecurityIrVpc => "security-ir-vpc",
+            StackKind::SecurityAutomation => "security-automation",
+            StackKind::SecurityModuleFactory => "security-module-factory",
+            StackKind::SecurityHub => "security-hub",
+            StackKind::ForensicsEvidencePolicy => "forensics-evidence-policy",
+            StackKind::MemberBaseline => "member-baseline",
+            StackKind::MemberAutomation => "member-automation",
+        }
+    }
+
+    /// Template file name, `NN-<slug>.yaml`.
+    pub fn file_name(self) -> String {
+        let n = StackKind::ORDER
+            .iter()
+            .position(|k| *k == self)
+            .map_or(0, |i| i + 1);
+        format!("{n:02}-{}.yaml", self.slug())
+    }
+
+    /// Whether the template runs Lambda functions (and so needs the runtime asset).
+    pub fn uses_asset(self) -> bool {
+        matches!(
+            self,
+            StackKind::SecurityAutomation
+                | StackKind::SecurityModuleFactory
+                | StackKind::SecurityHub
+                | StackKind::MemberAutomation
+        )
+    }
+
+    /// Builds the template.
+    pub fn template(self, fw: &Framework) -> Template {
+        match self {
+            StackKind::ForensicsAnalysis => forensics_analysis::template(fw),
+            StackKind::ForensicsImageBuilder => forensics_image_builder::template(fw),
+            StackKind::SecurityIrVpc => security_ir_vpc::template(fw),
+            StackKind::SecurityAutomation => security_automation::template(fw),
+            StackKind::SecurityModuleFactory => security_module_factory::template(fw),
+            StackKind::SecurityHub => security_hub::template(fw),
+            StackKind::ForensicsEvidencePolicy => forensics_evidence_policy::template(fw),
+            StackKind::MemberBaseline => member_baseline::template(fw),
+            StackKind::MemberAutomation => member_automation::template(fw),
+        }
+    }
+
+    /// Where each parameter of one instance gets its value.
+    pub fn bindings(self, fw: &Framework, target: &Target<'_>) -> BTreeMap<String, Binding> {
+        let mut b = match self {
+            StackKind::ForensicsAnalysis => forensics_analysis::bindings(fw),
+            StackKind::ForensicsImageBuilder => forensics_image_builder::bindings(),
+            StackKind::SecurityIrVpc => security_ir_vpc::bindings(),
+            StackKind::SecurityAutomation => security_automation::bindings(fw),
+            StackKind::SecurityModuleFactory => security_module_factory::bindings(fw),
+            StackKind::SecurityHub => security_hub::bindings(fw),
+            StackKind::ForensicsEvidencePolicy => forensics_evidence_policy::bindings(),
+            StackKind::MemberBaseline => member_baseline::bindings(fw),
+            StackKind::MemberAutomation => member_automation::bindings(fw, target),
+        };
+        if self.uses_asset() {
+            b.insert(ASSET_BUCKET.to_owned(), Binding::Asset);
+            b.insert(ASSET_KEY.to_owned(), Binding::Asset);
+        }
+        b
+    }
+}
+
+impl fmt::Display for StackKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+/// Where one instance of a stack kind goes.
+#[derive(Clone, Debug)]
+pub struct Target<'a> {
+    /// Account.
+    pub account: &'a AccountId,
+    /// Region.
+    pub region: Region,
+    /// The member, for member stacks.
+    pub member: Option<&'a Member>,
+}
+
+/// Where a parameter's value comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Binding {
+    /// A value known at synth time.
+    Value(String),
+    /// An output of another stack (of the same member for member stacks).
+    Output {
+        /// Producer kind.
+        kind: StackKind,
+        /// Output name.
+        output: &'static str,
+    },
+    /// Filled by the deployer from the uploaded runtime asset.
+    Asset,
+}
+
+impl Binding {
+    /// A synth-time value.
+    pub fn value(v: impl Into<String>) -> Binding {
+        Binding::Value(v.into())
+    }
+
+    /// Another stack's output.
+    pub fn output(kind: StackKind, output: &'static str) -> Binding {
+        Binding::Output { kind, output }
+    }
+}
+
+/// Output names each stack publishes for its consumers.
+pub mod outputs {
+    /// Evidence bucket name.
+    pub const EVIDENCE_BUCKET: &str = "EvidenceBucketName";
+    /// Evidence KMS key ARN.
+    pub const EVIDENCE_KEY_ARN: &str = "EvidenceKeyArn";
+    /// Custody signing key ARN.
+    pub const CUSTODY_KEY_ARN: &str = "CustodyKeyArn";
+    /// Central flow-log bucket ARN.
+    pub const FLOW_LOGS_BUCKET_ARN: &str = "FlowLogsBucketArn";
+    /// Access-log bucket name.
+    pub const ACCESS_LOGS_BUCKET: &str = "AccessLogsBucketName";
+    /// Read-write analyst role ARN.
+    pub const ANALYST_RW_ROLE_ARN: &str = "AnalystReadWriteRoleArn";
+    /// IR VPC subnets (comma-separated).
+    pub const IR_SUBNET_IDS: &str = "IrSubnetIds";
+    /// Security group of the imaging functions.
+    pub const IMAGING_SG: &str = "ImagingSecurityGroupId";
+    /// Disk role ARN.
+    pub const SNAPSHOT_ROLE_ARN: &str = "SnapshotRoleArn";
+    /// Memory role ARN.
+    pub const MEMORY_ROLE_ARN: &str = "MemoryRoleArn";
+    /// Case role ARN.
+    pub const CASE_ROLE_ARN: &str = "CaseRoleArn";
+    /// Incident trigger role ARN (verifies instances through `IRAutomation`).
+    pub const TRIGGER_ROLE_ARN: &str = "IncidentTriggerRoleArn";
+    /// Incident bus ARN.
+    pub const INCIDENT_BUS_ARN: &str = "IncidentBusArn";
+    /// Memory-modules bucket name.
+    pub const MODULES_BUCKET: &str = "ModulesBucketName";
+    /// Security KMS key ARN.
+    pub const SECURITY_KEY_ARN: &str = "SecurityKeyArn";
+    /// Security Hub action role ARN.
+    pub const SECURITY_HUB_ROLE_ARN: &str = "SecurityHubRoleArn";
+    /// Member containment role ARN.
+    pub const CONTAINMENT_ROLE_ARN: &str = "ContainmentRoleArn";
+    /// Member notification role ARN.
+    pub const NOTIFY_ROLE_ARN: &str = "NotifyRoleArn";
+    /// Member IR instance profile ARN.
+    pub const IR_PROFILE_ARN: &str = "IrInstanceProfileArn";
+    /// Member isolation instance profile ARN.
+    pub const ISOLATION_PROFILE_ARN: &str = "IsolationInstanceProfileArn";
+    /// Member isolation role ARN.
+    pub const ISOLATION_ROLE_ARN: &str = "IsolationRoleArn";
+}
