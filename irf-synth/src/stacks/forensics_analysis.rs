@@ -434,7 +434,7 @@ pub(super) fn template(fw: &Framework) -> Template {
                 Expr::r#ref("AWS::AccountId"),
             )])),
             private_dns_enabled: None,
-            route_table_ids: vpc.route_tables.iter().map(|r| Expr::r#ref(r)).collect(),
+            route_table_ids: vpc.route_tables.iter().map(Expr::r#ref).collect(),
             security_group_ids: Vec::new(),
             subnet_ids: Vec::new(),
         },
@@ -524,7 +524,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     t.output(
         "AnalysisSubnetIds",
         "Analysis subnets",
-        Expr::join(",", vpc.subnets.iter().map(|s| Expr::r#ref(s)).collect()),
+        Expr::join(",", vpc.subnets.iter().map(Expr::r#ref).collect()),
     );
     t.output(
         "AnalysisSecurityGroupId",

@@ -108,7 +108,7 @@ pub(super) fn template(fw: &Framework) -> Template {
                 Expr::r#ref("AWS::AccountId"),
             )])),
             private_dns_enabled: None,
-            route_table_ids: vpc.route_tables.iter().map(|r| Expr::r#ref(r)).collect(),
+            route_table_ids: vpc.route_tables.iter().map(Expr::r#ref).collect(),
             security_group_ids: Vec::new(),
             subnet_ids: Vec::new(),
         },
@@ -125,7 +125,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     t.output(
         outputs::IR_SUBNET_IDS,
         "IR VPC subnets (comma-separated)",
-        Expr::join(",", vpc.subnets.iter().map(|s| Expr::r#ref(s)).collect()),
+        Expr::join(",", vpc.subnets.iter().map(Expr::r#ref).collect()),
     );
     t.output(
         outputs::IMAGING_SG,
