@@ -300,6 +300,103 @@ pub(crate) fn add_vpc(
     }
 }
 
+/// Adds an internet gateway, attaches it and routes `route_table` to it (`<prefix>InternetGateway`,
+/// `<prefix>GatewayAttachment`, `<prefix>PublicRoute`).
+pub(crate) fn add_internet_gateway(
+    t: &mut Template,
+    prefix: &str,
+    name: &str,
+    ids: &VpcIds,
+    route_table: &str,
+) {
+    let igw = format!("{prefix}InternetGateway");
+    let attachment = format!("{prefix}GatewayAttachment");
+    t.add(
+        &igw,
+        ec2::InternetGateway {
+            tags: Tag::name(name),
+        },
+    );
+    t.add(
+        &attachment,
+        ec2::VpcGatewayAttachment {
+            vpc_id: Expr::r#ref(&ids.vpc),
+            internet_gateway_id: Expr::r#ref(&igw),
+        },
+    );
+    t.add(
+        &format!("{prefix}PublicRoute"),
+        ec2::Route {
+            route_table_id: Expr::r#ref(route_table),
+            destination_cidr_block: "0.0.0.0/0".to_owned(),
+            gateway_id: Some(Expr::r#ref(&igw)),
+            nat_gateway_id: None,
+        },
+    )
+    .depends_on(&attachment);
+}
+
+/// Adds the S3 gateway endpoint on every route table of the VPC, limited by `statement`
+/// (`<prefix>S3Endpoint`).
+pub(crate) fn add_s3_gateway_endpoint(
+    t: &mut Template,
+    prefix: &str,
+    ids: &VpcIds,
+    statement: Statement,
+) {
+    t.add(
+        &format!("{prefix}S3Endpoint"),
+        ec2::VpcEndpoint {
+            vpc_id: Expr::r#ref(&ids.vpc),
+            service_name: Expr::sub("com.amazonaws.${AWS::Region}.s3"),
+            vpc_endpoint_type: "Gateway".to_owned(),
+            policy_document: Some(PolicyDocument::new([statement
+                .principal(Principal::Anyone)
+                .when(
+                    "StringEquals",
+                    "aws:PrincipalAccount",
+                    Expr::r#ref("AWS::AccountId"),
+                )])),
+            private_dns_enabled: None,
+            route_table_ids: ids.route_tables.iter().map(Expr::r#ref).collect(),
+            security_group_ids: Vec::new(),
+            subnet_ids: Vec::new(),
+        },
+    );
+}
+
+/// Parameters of the Slack target, declared only when Slack is configured: (secret, channel).
+pub(crate) fn slack_parameters(t: &mut Template, fw: &Framework) -> Option<(Expr, Expr)> {
+    fw.notifications.slack.as_ref().map(|_| {
+        (
+            t.parameter(
+                SLACK_SECRET,
+                Parameter::string("Secrets Manager ARN of the Slack webhook URL."),
+            ),
+            t.parameter(SLACK_CHANNEL, Parameter::string("Slack channel.")),
+        )
+    })
+}
+
+/// Binds the Slack parameters declared by [`slack_parameters`].
+pub(crate) fn bind_slack(
+    fw: &Framework,
+    b: &mut std::collections::BTreeMap<String, super::Binding>,
+) {
+    if let Some(s) = &fw.notifications.slack {
+        b.insert(
+            SLACK_SECRET.to_owned(),
+            super::Binding::value(&s.webhook_secret_arn),
+        );
+        b.insert(SLACK_CHANNEL.to_owned(), super::Binding::value(&s.channel));
+    }
+}
+
+/// Parameter carrying the Slack webhook secret ARN.
+pub(crate) const SLACK_SECRET: &str = "SlackWebhookSecretArn";
+/// Parameter carrying the Slack channel.
+pub(crate) const SLACK_CHANNEL: &str = "SlackChannel";
+
 /// Interface endpoints for `services`, in the first subnet of each availability zone (an
 /// interface endpoint takes one subnet per AZ and serves the whole VPC).
 pub(crate) fn add_interface_endpoints(

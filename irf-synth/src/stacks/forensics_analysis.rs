@@ -17,8 +17,8 @@ use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
 
 use super::common::{
-    BucketSpec, account_root, add_bucket, add_interface_endpoints, add_key, add_vpc, bucket_arn,
-    deny_insecure_transport, objects_arn, role_in,
+    BucketSpec, account_root, add_bucket, add_interface_endpoints, add_key,
+    add_s3_gateway_endpoint, add_vpc, bucket_arn, deny_insecure_transport, objects_arn, role_in,
 };
 use super::{Binding, outputs};
 
@@ -411,33 +411,20 @@ pub(super) fn template(fw: &Framework) -> Template {
         bucket_arn(&session_bucket),
         objects_arn(&session_bucket, "*"),
     ];
-    t.add(
-        "AnalysisS3Endpoint",
-        ec2::VpcEndpoint {
-            vpc_id: Expr::r#ref(&vpc.vpc),
-            service_name: Expr::sub("com.amazonaws.${AWS::Region}.s3"),
-            vpc_endpoint_type: "Gateway".to_owned(),
-            policy_document: Some(PolicyDocument::new([Statement::allow(&[
-                "s3:GetObject",
-                "s3:GetObjectVersion",
-                "s3:PutObject",
-                "s3:ListBucket",
-                "s3:GetBucketLocation",
-                "s3:GetEncryptionConfiguration",
-            ])
-            .sid("EvidenceAndSessionLogsOnly")
-            .principal(Principal::Anyone)
-            .on(session_and_evidence)
-            .when(
-                "StringEquals",
-                "aws:PrincipalAccount",
-                Expr::r#ref("AWS::AccountId"),
-            )])),
-            private_dns_enabled: None,
-            route_table_ids: vpc.route_tables.iter().map(Expr::r#ref).collect(),
-            security_group_ids: Vec::new(),
-            subnet_ids: Vec::new(),
-        },
+    add_s3_gateway_endpoint(
+        &mut t,
+        "Analysis",
+        &vpc,
+        Statement::allow(&[
+            "s3:GetObject",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "s3:GetBucketLocation",
+            "s3:GetEncryptionConfiguration",
+        ])
+        .sid("EvidenceAndSessionLogsOnly")
+        .on(session_and_evidence),
     );
     add_interface_endpoints(
         &mut t,

@@ -15,7 +15,7 @@ use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
 use sha2::{Digest, Sha256};
 
-use super::common::{BucketSpec, add_bucket, add_vpc, objects_arn};
+use super::common::{BucketSpec, add_bucket, add_internet_gateway, add_vpc, objects_arn};
 use super::{Binding, StackKind, outputs};
 
 const FLOW_LOGS: &str = "FlowLogsBucketArn";
@@ -102,29 +102,13 @@ pub(super) fn template(fw: &Framework) -> Template {
         true,
         &[0],
     );
-    t.add(
-        "MaintenanceInternetGateway",
-        ec2::InternetGateway {
-            tags: Tag::name(names.resource("maintenance")),
-        },
+    add_internet_gateway(
+        &mut t,
+        "Maintenance",
+        &names.resource("maintenance"),
+        &vpc,
+        &vpc.route_tables[0],
     );
-    t.add(
-        "MaintenanceGatewayAttachment",
-        ec2::VpcGatewayAttachment {
-            vpc_id: Expr::r#ref(&vpc.vpc),
-            internet_gateway_id: Expr::r#ref("MaintenanceInternetGateway"),
-        },
-    );
-    t.add(
-        "MaintenancePublicRoute",
-        ec2::Route {
-            route_table_id: Expr::r#ref(&vpc.route_tables[0]),
-            destination_cidr_block: "0.0.0.0/0".to_owned(),
-            gateway_id: Some(Expr::r#ref("MaintenanceInternetGateway")),
-            nat_gateway_id: None,
-        },
-    )
-    .depends_on("MaintenanceGatewayAttachment");
     t.add(
         "MaintenanceNatAddress",
         ec2::Eip {

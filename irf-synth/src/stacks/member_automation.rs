@@ -32,8 +32,6 @@ const FROM_BASELINE: [(&str, &str); 5] = [
     ),
     ("IsolationRoleArn", outputs::ISOLATION_ROLE_ARN),
 ];
-const SLACK_SECRET: &str = "SlackWebhookSecretArn";
-const SLACK_CHANNEL: &str = "SlackChannel";
 const MEMBER_NAME: &str = "MemberName";
 
 /// File name the capture document stages the streamer binary under.
@@ -62,13 +60,7 @@ pub(super) fn bindings(fw: &Framework, target: &Target<'_>) -> BTreeMap<String, 
             Binding::output(StackKind::MemberBaseline, output),
         );
     }
-    if let Some(s) = &fw.notifications.slack {
-        b.insert(
-            SLACK_SECRET.to_owned(),
-            Binding::value(&s.webhook_secret_arn),
-        );
-        b.insert(SLACK_CHANNEL.to_owned(), Binding::value(&s.channel));
-    }
+    super::common::bind_slack(fw, &mut b);
     b
 }
 
@@ -140,15 +132,7 @@ pub(super) fn template(fw: &Framework) -> Template {
         })
         .collect();
     super::common::asset_parameters(&mut t);
-    let slack = fw.notifications.slack.as_ref().map(|_| {
-        (
-            t.parameter(
-                SLACK_SECRET,
-                Parameter::string("Secrets Manager ARN of the Slack webhook URL."),
-            ),
-            t.parameter(SLACK_CHANNEL, Parameter::string("Slack channel.")),
-        )
-    });
+    let slack = super::common::slack_parameters(&mut t, fw);
 
     add_key(
         &mut t,

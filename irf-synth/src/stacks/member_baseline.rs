@@ -25,7 +25,7 @@ const TRUSTED: [(&str, &str); 5] = [
     ("SecurityHubRoleArn", outputs::SECURITY_HUB_ROLE_ARN),
 ];
 const INCIDENT_BUS: &str = "IncidentBusArn";
-const SLACK_SECRET: &str = "SlackWebhookSecretArn";
+use super::common::SLACK_SECRET;
 
 pub(super) fn bindings(fw: &Framework) -> BTreeMap<String, Binding> {
     let mut b = BTreeMap::new();

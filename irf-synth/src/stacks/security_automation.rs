@@ -37,8 +37,6 @@ const CUSTODY_KEY: &str = "CustodyKeyArn";
 const ACCESS_LOGS: &str = "AccessLogsBucketName";
 const IR_SUBNETS: &str = "IrSubnetIds";
 const IMAGING_SG: &str = "ImagingSecurityGroupId";
-const SLACK_SECRET: &str = "SlackWebhookSecretArn";
-const SLACK_CHANNEL: &str = "SlackChannel";
 
 /// Logical ids of the functions and the placeholder each is substituted for.
 const FUNCTIONS: &[(&str, &str)] = &[
@@ -84,13 +82,7 @@ pub(super) fn bindings(fw: &Framework) -> BTreeMap<String, Binding> {
             Binding::output(StackKind::SecurityIrVpc, outputs::IMAGING_SG),
         ),
     ]);
-    if let Some(slack) = &fw.notifications.slack {
-        b.insert(
-            SLACK_SECRET.to_owned(),
-            Binding::value(&slack.webhook_secret_arn),
-        );
-        b.insert(SLACK_CHANNEL.to_owned(), Binding::value(&slack.channel));
-    }
+    super::common::bind_slack(fw, &mut b);
     b
 }
 
@@ -142,15 +134,7 @@ pub(super) fn template(fw: &Framework) -> Template {
         Parameter::string("Security group of the imaging functions."),
     );
     super::common::asset_parameters(&mut t);
-    let slack = fw.notifications.slack.as_ref().map(|_| {
-        (
-            t.parameter(
-                SLACK_SECRET,
-                Parameter::string("Secrets Manager ARN of the Slack webhook URL."),
-            ),
-            t.parameter(SLACK_CHANNEL, Parameter::string("Slack channel.")),
-        )
-    });
+    let slack = super::common::slack_parameters(&mut t, fw);
 
     // Keys.
     add_key(

@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use irf_core::cfn::resources::{Tag, ec2};
 use irf_core::cfn::{Expr, Parameter, Template};
-use irf_core::iam::{PolicyDocument, Principal, Statement};
+use irf_core::iam::Statement;
 use irf_core::model::Framework;
 
-use super::common::{add_interface_endpoints, add_vpc, bucket_arn, objects_arn};
+use super::common::{
+    add_interface_endpoints, add_s3_gateway_endpoint, add_vpc, bucket_arn, objects_arn,
+};
 use super::{Binding, StackKind, outputs};
 
 const EVIDENCE_BUCKET: &str = "EvidenceBucketName";
@@ -84,34 +86,21 @@ pub(super) fn template(fw: &Framework) -> Template {
             tags: Tag::name(names.resource("ir-endpoints")),
         },
     );
-    t.add(
-        "IrS3Endpoint",
-        ec2::VpcEndpoint {
-            vpc_id: Expr::r#ref(&vpc.vpc),
-            service_name: Expr::sub("com.amazonaws.${AWS::Region}.s3"),
-            vpc_endpoint_type: "Gateway".to_owned(),
-            policy_document: Some(PolicyDocument::new([Statement::allow(&[
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:AbortMultipartUpload",
-                "s3:ListMultipartUploadParts",
-                "s3:ListBucket",
-                "s3:ListBucketMultipartUploads",
-                "s3:GetBucketLocation",
-            ])
-            .sid("EvidenceBucketOnly")
-            .principal(Principal::Anyone)
-            .on([bucket_arn(&evidence), objects_arn(&evidence, "*")])
-            .when(
-                "StringEquals",
-                "aws:PrincipalAccount",
-                Expr::r#ref("AWS::AccountId"),
-            )])),
-            private_dns_enabled: None,
-            route_table_ids: vpc.route_tables.iter().map(Expr::r#ref).collect(),
-            security_group_ids: Vec::new(),
-            subnet_ids: Vec::new(),
-        },
+    add_s3_gateway_endpoint(
+        &mut t,
+        "Ir",
+        &vpc,
+        Statement::allow(&[
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:AbortMultipartUpload",
+            "s3:ListMultipartUploadParts",
+            "s3:ListBucket",
+            "s3:ListBucketMultipartUploads",
+            "s3:GetBucketLocation",
+        ])
+        .sid("EvidenceBucketOnly")
+        .on([bucket_arn(&evidence), objects_arn(&evidence, "*")]),
     );
     add_interface_endpoints(
         &mut t,

@@ -17,8 +17,8 @@ use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
 
 use super::common::{
-    FunctionSpec, add_function, add_invoke_permission, add_vpc, lambda_role, logging_statements,
-    objects_arn,
+    FunctionSpec, add_function, add_internet_gateway, add_invoke_permission, add_vpc, lambda_role,
+    logging_statements, objects_arn,
 };
 use super::{Binding, StackKind, outputs};
 
@@ -85,29 +85,13 @@ pub(super) fn template(fw: &Framework) -> Template {
         false,
         &[0],
     );
-    t.add(
-        "FactoryInternetGateway",
-        ec2::InternetGateway {
-            tags: Tag::name(names.resource("module-factory")),
-        },
+    add_internet_gateway(
+        &mut t,
+        "Factory",
+        &names.resource("module-factory"),
+        &vpc,
+        &vpc.route_tables[0],
     );
-    t.add(
-        "FactoryGatewayAttachment",
-        ec2::VpcGatewayAttachment {
-            vpc_id: Expr::r#ref(&vpc.vpc),
-            internet_gateway_id: Expr::r#ref("FactoryInternetGateway"),
-        },
-    );
-    t.add(
-        "FactoryDefaultRoute",
-        ec2::Route {
-            route_table_id: Expr::r#ref(&vpc.route_tables[0]),
-            destination_cidr_block: "0.0.0.0/0".to_owned(),
-            gateway_id: Some(Expr::r#ref("FactoryInternetGateway")),
-            nat_gateway_id: None,
-        },
-    )
-    .depends_on("FactoryGatewayAttachment");
     t.add(
         "BuilderSecurityGroup",
         ec2::SecurityGroup {
