@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use irf_synth::fixtures::large_org;
 use irf_synth::plan::{ParamSource, Plan};
 
 fn root() -> PathBuf {
@@ -16,21 +17,6 @@ fn example_text() -> String {
 fn plan_of(text: &str) -> Plan {
     let fw = irf_core::config::parse(Path::new("org.toml"), text).unwrap();
     irf_synth::synthesize(&fw).unwrap().plan
-}
-
-/// An org with `n` member accounts in two regions each.
-pub fn large_org(n: usize) -> String {
-    let base = example_text();
-    let head = &base[..base.find("[[members]]").unwrap()];
-    let tail = &base[base.find("[network]").unwrap()..];
-    let mut members = String::new();
-    for i in 0..n {
-        members.push_str(&format!(
-            "[[members]]\nname = \"m{i}\"\naccount_id = \"{:012}\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n",
-            600_000_000_000u64 + i as u64
-        ));
-    }
-    format!("{head}{members}{tail}")
 }
 
 #[test]
