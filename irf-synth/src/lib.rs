@@ -10,6 +10,7 @@
 //! assert_eq!(synthesis.plan.stacks[0].name, "irf-forensics-analysis");
 //! ```
 
+pub mod deploy;
 pub mod fixtures;
 pub mod plan;
 pub mod stacks;

@@ -14,6 +14,8 @@ pub const PLAN_VERSION: u32 = 1;
 pub struct Plan {
     /// Format version.
     pub version: u32,
+    /// Partition of every account (for role ARNs).
+    pub partition: String,
     /// Stack instances in deploy order (every stack after the stacks it depends on).
     pub stacks: Vec<PlannedStack>,
 }
@@ -74,6 +76,11 @@ pub struct PlannedStack {
     pub capabilities: Vec<String>,
     /// Stack tags (CloudFormation propagates them to every taggable resource).
     pub tags: BTreeMap<String, String>,
+    /// Private bucket of the stack's account and region for assets and templates over
+    /// CloudFormation's inline size limit (the deployer creates it if missing).
+    pub artifact_bucket: String,
+    /// Logical ids of resources the stack keeps when it is deleted (`DeletionPolicy: Retain`).
+    pub retains: Vec<String>,
 }
 
 impl Plan {

@@ -315,6 +315,15 @@ fn plan(fw: &Framework, templates: &[EmittedTemplate]) -> Result<Plan, SynthErro
                     }
                 }
             }
+            for before in kind.after() {
+                let key = (*before, target.member.map(|m| m.name.clone()));
+                let from = produced.get(&key).cloned().ok_or_else(|| {
+                    wiring(format!(
+                        "must follow {before}, which is not deployed before it"
+                    ))
+                })?;
+                depends_on.insert(from);
+            }
             produced.insert((kind, target.member.map(|m| m.name.clone())), name.clone());
             stacks.push(PlannedStack {
                 name,
@@ -328,11 +337,20 @@ fn plan(fw: &Framework, templates: &[EmittedTemplate]) -> Result<Plan, SynthErro
                 assets,
                 capabilities: capabilities(&emitted.template),
                 tags: fw.tags.clone(),
+                artifact_bucket: fw.names.asset_bucket(target.account, target.region),
+                retains: emitted
+                    .template
+                    .resources
+                    .iter()
+                    .filter(|(_, e)| e.deletion_policy == Some(irf_core::cfn::Policy::Retain))
+                    .map(|(id, _)| id.clone())
+                    .collect(),
             });
         }
     }
     Ok(Plan {
         version: PLAN_VERSION,
+        partition: fw.partition().as_str().to_owned(),
         stacks,
     })
 }

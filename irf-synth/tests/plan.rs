@@ -93,11 +93,17 @@ fn member_stacks_read_their_own_baseline() {
         ["irf-member-baseline-payments", "irf-security-automation"]
     );
     assert_eq!(
-        s.parameters["ContainmentRoleArn"],
+        s.parameters["IncidentBusArn"],
         ParamSource::Output {
-            from_stack: "irf-member-baseline-payments".into(),
-            output: "ContainmentRoleArn".into()
+            from_stack: "irf-security-automation".into(),
+            output: "IncidentBusArn".into()
         }
+    );
+    assert!(
+        !s.parameters
+            .keys()
+            .any(|k| k.contains("Role") || k.contains("Profile")),
+        "member roles are referenced by fixed name, so the template also works as a StackSet"
     );
     assert_eq!(
         s.parameters["SecurityAccountId"],

@@ -106,6 +106,17 @@ impl Names {
         format!("{}-{base}", self.prefix)
     }
 
+    /// Member-account role of the tag handler (named, so per-region stacks and StackSets can
+    /// reference it without per-account parameters).
+    pub fn member_tag_role(&self) -> String {
+        self.resource("MemberTagHandlerRole")
+    }
+
+    /// Member-account role of the notification function.
+    pub fn member_notify_role(&self) -> String {
+        self.resource("MemberNotifyRole")
+    }
+
     /// Custom EventBridge bus in the security account receiving incident requests.
     pub fn incident_bus(&self) -> String {
         self.resource("incidents")

@@ -1,6 +1,12 @@
 //! Command-line interface: one module per subcommand.
 
+mod aws_args;
+mod deploy;
+mod destroy;
+mod diff;
 mod init;
+mod package;
+mod status;
 mod synth;
 mod validate;
 
@@ -37,6 +43,16 @@ pub(crate) enum Command {
     Validate(validate::ValidateArgs),
     /// Write the ordered templates and plan.json for an org.toml.
     Synth(synth::SynthArgs),
+    /// Deploy the stack set to every account and region of the plan.
+    Deploy(deploy::DeployArgs),
+    /// Show what a deploy would change, per stack, without changing anything.
+    Diff(diff::DiffArgs),
+    /// Show every planned stack with its status.
+    Status(status::StatusArgs),
+    /// Delete every stack (evidence is kept unless --include-evidence).
+    Destroy(destroy::DestroyArgs),
+    /// Build the irf-runtime Lambda asset zips.
+    Package(package::PackageArgs),
 }
 
 impl Command {
@@ -45,6 +61,11 @@ impl Command {
             Command::Init(a) => a.run(),
             Command::Validate(a) => a.run(),
             Command::Synth(a) => a.run(),
+            Command::Deploy(a) => a.run(),
+            Command::Diff(a) => a.run(),
+            Command::Status(a) => a.run(),
+            Command::Destroy(a) => a.run(),
+            Command::Package(a) => a.run(),
         }
     }
 }

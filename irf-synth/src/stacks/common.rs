@@ -270,27 +270,18 @@ pub(crate) fn add_vpc(
         );
         subnets.push(id);
     }
-    let prefix_path = name.to_owned();
     t.add(
         &format!("{prefix}FlowLog"),
         ec2::FlowLog {
             log_destination_type: "s3".to_owned(),
-            log_destination: match flow_logs_bucket_arn.to_sub_fragment() {
-                Some(arn) => Expr::sub(format!("{arn}/{prefix_path}/")),
-                None => Expr::join(
-                    "",
-                    vec![
-                        flow_logs_bucket_arn.clone(),
-                        Expr::s(format!("/{prefix_path}/")),
-                    ],
-                ),
-            },
+            // The bucket itself: AWS writes under AWSLogs/<account>/vpcflowlogs/<region>/, and
+            // every record carries the VPC id.
+            log_destination: flow_logs_bucket_arn.clone(),
             log_format: FLOW_LOG_FORMAT.to_owned(),
             resource_id: Expr::r#ref(&vpc),
             resource_type: "VPC".to_owned(),
             traffic_type: "ALL".to_owned(),
             max_aggregation_interval: 60,
-            tags: Tag::name(format!("{name}-flow-log")),
         },
     );
     VpcIds {

@@ -22,16 +22,6 @@ use super::{Binding, StackKind, Target, outputs};
 
 const SECURITY_ACCOUNT: &str = "SecurityAccountId";
 const INCIDENT_BUS: &str = "IncidentBusArn";
-const FROM_BASELINE: [(&str, &str); 5] = [
-    ("ContainmentRoleArn", outputs::CONTAINMENT_ROLE_ARN),
-    ("NotifyRoleArn", outputs::NOTIFY_ROLE_ARN),
-    ("IrInstanceProfileArn", outputs::IR_PROFILE_ARN),
-    (
-        "IsolationInstanceProfileArn",
-        outputs::ISOLATION_PROFILE_ARN,
-    ),
-    ("IsolationRoleArn", outputs::ISOLATION_ROLE_ARN),
-];
 const MEMBER_NAME: &str = "MemberName";
 
 /// File name the capture document stages the streamer binary under.
@@ -54,12 +44,6 @@ pub(super) fn bindings(fw: &Framework, target: &Target<'_>) -> BTreeMap<String, 
             Binding::value(target.member.map_or("", |m| m.name.as_str())),
         ),
     ]);
-    for (param, output) in FROM_BASELINE {
-        b.insert(
-            param.to_owned(),
-            Binding::output(StackKind::MemberBaseline, output),
-        );
-    }
     super::common::bind_slack(fw, &mut b);
     b
 }
@@ -119,18 +103,17 @@ pub(super) fn template(fw: &Framework) -> Template {
         MEMBER_NAME,
         Parameter::string("Member name from org.toml (shown in notifications)."),
     );
-    let baseline: BTreeMap<&str, Expr> = FROM_BASELINE
-        .iter()
-        .map(|(p, _)| {
-            (
-                *p,
-                t.parameter(
-                    p,
-                    Parameter::string("From the member-baseline stack of this account."),
-                ),
-            )
-        })
-        .collect();
+    // The member-baseline stack of this account creates these under fixed names, so the ARNs
+    // are derived here: the template needs no per-account values and works as a StackSet.
+    let iam_arn = |kind: &str, name: &str| {
+        Expr::sub(format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/{name}"
+        ))
+    };
+    let ir_profile = iam_arn("instance-profile", contract::IR_INSTANCE_PROFILE);
+    let isolation_profile = iam_arn("instance-profile", contract::ISOLATION_INSTANCE_PROFILE);
+    let tag_role = iam_arn("role", &names.member_tag_role());
+    let notify_role = iam_arn("role", &names.member_notify_role());
     super::common::asset_parameters(&mut t);
     let slack = super::common::slack_parameters(&mut t, fw);
 
@@ -187,18 +170,8 @@ pub(super) fn template(fw: &Framework) -> Template {
         "IRF_NOTIFICATION_TOPIC_ARN".to_owned(),
         Expr::r#ref("NotificationTopic"),
     );
-    env.insert(
-        "IRF_IR_PROFILE_ARN".to_owned(),
-        baseline["IrInstanceProfileArn"].clone(),
-    );
-    env.insert(
-        "IRF_ISOLATION_PROFILE_ARN".to_owned(),
-        baseline["IsolationInstanceProfileArn"].clone(),
-    );
-    env.insert(
-        "IRF_ISOLATION_ROLE_ARN".to_owned(),
-        baseline["IsolationRoleArn"].clone(),
-    );
+    env.insert("IRF_IR_PROFILE_ARN".to_owned(), ir_profile);
+    env.insert("IRF_ISOLATION_PROFILE_ARN".to_owned(), isolation_profile);
     env.insert(
         "IRF_DISASSOCIATE_ELASTIC_IPS".to_owned(),
         Expr::s(fw.containment.disassociate_elastic_ips.to_string()),
@@ -215,7 +188,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             name: "member-tag",
             description: "SecurityIncidentStatus=Analyze prepares the instance and requests acquisition; Contain isolates it",
             handler: Handler::MemberTag,
-            role: baseline["ContainmentRoleArn"].clone(),
+            role: tag_role,
             env,
             timeout: 120,
             memory: 256,
@@ -281,7 +254,7 @@ pub(super) fn template(fw: &Framework) -> Template {
                 name: "member-notify",
                 description: "Posts incident narration to Slack (webhook read from Secrets Manager)",
                 handler: Handler::Notify,
-                role: baseline["NotifyRoleArn"].clone(),
+                role: notify_role,
                 env,
                 timeout: 60,
                 memory: 256,

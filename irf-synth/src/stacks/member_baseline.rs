@@ -335,7 +335,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     t.add(
         "ContainmentRole",
         super::common::lambda_role(
-            None,
+            Some(&names.member_tag_role()),
             "IRF member tag handler: containment, prior-state records, acquisition requests",
         )
         .inline("Containment", PolicyDocument::new(containment)),
@@ -350,8 +350,11 @@ pub(super) fn template(fw: &Framework) -> Template {
     }
     t.add(
         "NotifyRole",
-        super::common::lambda_role(None, "IRF member notifications to Slack")
-            .inline("Notify", PolicyDocument::new(notify)),
+        super::common::lambda_role(
+            Some(&names.member_notify_role()),
+            "IRF member notifications to Slack",
+        )
+        .inline("Notify", PolicyDocument::new(notify)),
     );
 
     t.output(

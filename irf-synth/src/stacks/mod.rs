@@ -84,6 +84,15 @@ impl StackKind {
         format!("{n:02}-{}.yaml", self.slug())
     }
 
+    /// Kinds that must be deployed before this one although no parameter reads their outputs
+    /// (resources referenced by fixed name). For member kinds, the same member's stack.
+    pub fn after(self) -> &'static [StackKind] {
+        match self {
+            StackKind::MemberAutomation => &[StackKind::MemberBaseline],
+            _ => &[],
+        }
+    }
+
     /// Whether the template runs Lambda functions (and so needs the runtime asset).
     pub fn uses_asset(self) -> bool {
         matches!(

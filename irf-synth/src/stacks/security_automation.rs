@@ -589,7 +589,9 @@ pub(super) fn template(fw: &Framework) -> Template {
         events::Rule {
             name: Some(Expr::s(names.resource("incident-requests"))),
             description: "Incident requests from member accounts start cases".to_owned(),
-            event_bus_name: Some(Expr::r#ref("IncidentBus")),
+            // By name with an explicit dependency: the emulator resolves `!Ref` of a bus to an
+            // object instead of its name.
+            event_bus_name: Some(Expr::s(names.incident_bus())),
             event_pattern: Some(Expr::Map(pattern)),
             schedule_expression: None,
             state: "ENABLED".to_owned(),
@@ -604,6 +606,10 @@ pub(super) fn template(fw: &Framework) -> Template {
             }],
         },
     );
+    t.resources
+        .get_mut("IncidentRequestRule")
+        .expect("just added")
+        .depends_on("IncidentBus");
     add_invoke_permission(
         &mut t,
         "IncidentTriggerPermission",

@@ -270,8 +270,6 @@ pub struct FlowLog {
     pub traffic_type: String,
     /// Seconds.
     pub max_aggregation_interval: u32,
-    /// Tags.
-    pub tags: Vec<Tag>,
 }
 
 /// `AWS::EC2::LaunchTemplate`.

@@ -1,0 +1,308 @@
+//! The `irf-runtime` Lambda asset: built for `provided.al2023` (static musl `bootstrap`, x86_64
+//! or arm64), zipped deterministically, content-hashed, and uploaded to a private, encrypted,
+//! versioned bucket per account and region.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, ChecksumAlgorithm, CreateBucketConfiguration,
+    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
+};
+use sha2::{Digest, Sha256};
+
+use super::DeployError;
+
+/// A packaged asset.
+#[derive(Clone, Debug)]
+pub struct Asset {
+    /// CPU architecture (`arm64` or `x86_64`).
+    pub architecture: String,
+    /// The zip.
+    pub zip: Vec<u8>,
+    /// SHA-256 of the zip (hex).
+    pub sha256: String,
+}
+
+impl Asset {
+    /// Content-hashed object key.
+    pub fn key(&self) -> String {
+        format!(
+            "assets/irf-runtime-{}-{}.zip",
+            self.architecture, self.sha256
+        )
+    }
+}
+
+/// Where the asset comes from.
+#[derive(Clone, Debug)]
+pub enum AssetSource {
+    /// Build from the workspace with cargo-zigbuild.
+    Build {
+        /// Workspace root.
+        workspace: PathBuf,
+    },
+    /// Prebuilt zips named `irf-runtime-<arch>.zip` (written by `irf-synth package`).
+    Dir(PathBuf),
+}
+
+/// The Rust target triple of an architecture.
+pub fn target_triple(architecture: &str) -> Result<&'static str, DeployError> {
+    match architecture {
+        "arm64" => Ok("aarch64-unknown-linux-musl"),
+        "x86_64" => Ok("x86_64-unknown-linux-musl"),
+        other => Err(DeployError::Asset(format!(
+            "unknown architecture {other:?}"
+        ))),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Zips a `bootstrap` binary deterministically (fixed time and mode), so the same binary always
+/// yields the same key and re-deploys are no-ops.
+pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>, DeployError> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(0o755)
+            .last_modified_time(zip::DateTime::default());
+        zip.start_file("bootstrap", options)
+            .map_err(|e| DeployError::Asset(format!("zip: {e}")))?;
+        zip.write_all(binary)
+            .map_err(|e| DeployError::Asset(format!("zip: {e}")))?;
+        zip.finish()
+            .map_err(|e| DeployError::Asset(format!("zip: {e}")))?;
+    }
+    Ok(buf.into_inner())
+}
+
+/// Packages the asset for `architecture`.
+pub fn package(source: &AssetSource, architecture: &str) -> Result<Asset, DeployError> {
+    let zip = match source {
+        AssetSource::Dir(dir) => {
+            let path = dir.join(format!("irf-runtime-{architecture}.zip"));
+            std::fs::read(&path).map_err(|e| {
+                DeployError::Asset(format!(
+                    "cannot read {}: {e}; build it with `irf-synth package --out {}`",
+                    path.display(),
+                    dir.display()
+                ))
+            })?
+        }
+        AssetSource::Build { workspace } => {
+            let binary = build_bootstrap(workspace, architecture)?;
+            let bytes = std::fs::read(&binary).map_err(|e| {
+                DeployError::Asset(format!("cannot read {}: {e}", binary.display()))
+            })?;
+            zip_bootstrap(&bytes)?
+        }
+    };
+    let sha256 = hex(&Sha256::digest(&zip));
+    Ok(Asset {
+        architecture: architecture.to_owned(),
+        zip,
+        sha256,
+    })
+}
+
+/// Cross-builds `irf-runtime`'s `bootstrap` with cargo-zigbuild from the tools virtualenv.
+pub fn build_bootstrap(workspace: &Path, architecture: &str) -> Result<PathBuf, DeployError> {
+    let triple = target_triple(architecture)?;
+    let venv_bin = workspace.join(".venv/bin");
+    let path = match std::env::var_os("PATH") {
+        Some(p) => {
+            let mut paths = vec![venv_bin.clone()];
+            paths.extend(std::env::split_paths(&p));
+            std::env::join_paths(paths).unwrap_or(p)
+        }
+        None => venv_bin.clone().into_os_string(),
+    };
+    let status = Command::new("cargo")
+        .current_dir(workspace)
+        .env("PATH", path)
+        .args([
+            "zigbuild",
+            "--locked",
+            "--profile",
+            "lambda",
+            "--target",
+            triple,
+            "-p",
+            "irf-runtime",
+            "--bin",
+            "bootstrap",
+        ])
+        .status()
+        .map_err(|e| {
+            DeployError::Asset(format!(
+                "cannot run cargo zigbuild ({e}); run scripts/tools-venv to install it"
+            ))
+        })?;
+    if !status.success() {
+        return Err(DeployError::Asset(format!(
+            "cargo zigbuild for {triple} failed ({status}); is the target installed (rustup target add {triple})?"
+        )));
+    }
+    Ok(workspace.join(format!("target/{triple}/lambda/bootstrap")))
+}
+
+/// Creates the asset bucket if missing: encrypted, versioned, private, owner-enforced, TLS only.
+/// `plain_http` (an emulator endpoint without TLS) skips the TLS-only policy, which no request
+/// over such an endpoint could satisfy.
+pub async fn ensure_bucket(
+    s3: &Client,
+    bucket: &str,
+    region: &str,
+    plain_http: bool,
+) -> Result<(), DeployError> {
+    if s3.head_bucket().bucket(bucket).send().await.is_ok() {
+        return Ok(());
+    }
+    let mut create = s3.create_bucket().bucket(bucket);
+    if region != "us-east-1" {
+        create = create.create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(region))
+                .build(),
+        );
+    }
+    if let Err(e) = create.send().await {
+        let text = super::sdk_message(&e);
+        if !text.contains("BucketAlreadyOwnedByYou") {
+            return Err(DeployError::aws(&format!("s3:CreateBucket {bucket}"), e));
+        }
+    }
+    let ctx = |op: &str| format!("{op} {bucket}");
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&ctx("s3:PutPublicAccessBlock"), e))?;
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::Aes256)
+                                .build()
+                                .map_err(|e| DeployError::Asset(e.to_string()))?,
+                        )
+                        .build(),
+                )
+                .build()
+                .map_err(|e| DeployError::Asset(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&ctx("s3:PutBucketEncryption"), e))?;
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&ctx("s3:PutBucketVersioning"), e))?;
+    s3.put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(
+            OwnershipControls::builder()
+                .rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                        .build()
+                        .map_err(|e| DeployError::Asset(e.to_string()))?,
+                )
+                .build()
+                .map_err(|e| DeployError::Asset(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&ctx("s3:PutBucketOwnershipControls"), e))?;
+    if plain_http {
+        return Ok(());
+    }
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": { "Bool": { "aws:SecureTransport": "false" } },
+        }],
+    });
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&ctx("s3:PutBucketPolicy"), e))?;
+    Ok(())
+}
+
+/// Uploads `body` under `key` unless an object is already there (keys are content-hashed).
+/// Returns true when it uploaded.
+pub async fn upload(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<bool, DeployError> {
+    if s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(false);
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| DeployError::aws(&format!("s3:PutObject s3://{bucket}/{key}"), e))?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zips_are_deterministic() {
+        let a = zip_bootstrap(b"binary").unwrap();
+        let b = zip_bootstrap(b"binary").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, zip_bootstrap(b"other").unwrap());
+    }
+}
