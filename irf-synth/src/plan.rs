@@ -16,6 +16,8 @@ pub struct Plan {
     pub version: u32,
     /// Partition of every account (for role ARNs).
     pub partition: String,
+    /// AWS Organizations id (asset buckets shared with StackSet targets are readable by it).
+    pub organization_id: String,
     /// Stack instances in deploy order (every stack after the stacks it depends on).
     pub stacks: Vec<PlannedStack>,
 }
@@ -81,6 +83,23 @@ pub struct PlannedStack {
     pub artifact_bucket: String,
     /// Logical ids of resources the stack keeps when it is deleted (`DeletionPolicy: Retain`).
     pub retains: Vec<String>,
+    /// Set for members that name an OU: the stack is a service-managed StackSet administered
+    /// from `account_id` (the security account, registered as a delegated administrator) and
+    /// deployed to every account of the OU in these regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<StackSetTarget>,
+}
+
+/// Where a StackSet deploys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackSetTarget {
+    /// Organizational unit.
+    pub organizational_unit: String,
+    /// Regions of the instances.
+    pub regions: Vec<String>,
+    /// Per region, the administrator's bucket holding the runtime asset (readable by the
+    /// organization, because Lambda in each target account fetches the code from it).
+    pub artifact_buckets: BTreeMap<String, String>,
 }
 
 impl Plan {

@@ -8,7 +8,7 @@ use irf_core::cfn::{Template, limits, yaml};
 use irf_core::model::{Framework, MemberTarget};
 use sha2::{Digest, Sha256};
 
-use crate::plan::{AssetRef, PLAN_VERSION, ParamSource, Plan, PlannedStack};
+use crate::plan::{AssetRef, PLAN_VERSION, ParamSource, Plan, PlannedStack, StackSetTarget};
 use crate::stacks::{ASSET_BUCKET, ASSET_KEY, Binding, StackKind, Target};
 
 /// Name of the runtime asset.
@@ -95,7 +95,8 @@ pub fn synthesize(fw: &Framework) -> Result<Synthesis, SynthError> {
     synthesize_timed(fw).map(|(s, _)| s)
 }
 
-/// Instances of a kind.
+/// Instances of a kind. Members naming an OU get one StackSet per member kind, administered
+/// from the security account in the home region.
 fn instances(kind: StackKind, fw: &Framework) -> Vec<(String, Target<'_>)> {
     let home = fw.home_region();
     let single = |account| {
@@ -105,8 +106,20 @@ fn instances(kind: StackKind, fw: &Framework) -> Vec<(String, Target<'_>)> {
                 account,
                 region: home,
                 member: None,
+                stack_set: None,
             },
         )]
+    };
+    let stack_set = |m: &'_ irf_core::model::Member, ou, regions: Vec<irf_core::region::Region>| {
+        (
+            fw.names.stack(&format!("{}-{}", kind.slug(), m.name)),
+            Target {
+                account: &fw.security,
+                region: home,
+                member: None,
+                stack_set: Some((ou, regions)),
+            },
+        )
     };
     match kind {
         StackKind::ForensicsAnalysis
@@ -119,35 +132,48 @@ fn instances(kind: StackKind, fw: &Framework) -> Vec<(String, Target<'_>)> {
         StackKind::MemberBaseline => fw
             .members
             .iter()
-            .filter_map(|m| match &m.target {
-                MemberTarget::Account(a) => Some((
+            .map(|m| match &m.target {
+                MemberTarget::Account(a) => (
                     fw.names.stack(&format!("{}-{}", kind.slug(), m.name)),
                     Target {
                         account: a,
                         region: m.baseline_region(),
                         member: Some(m),
+                        stack_set: None,
                     },
-                )),
-                MemberTarget::Ou(_) => None,
+                ),
+                MemberTarget::Ou(ou) => {
+                    let (name, mut t) = stack_set(m, ou, vec![m.baseline_region()]);
+                    t.member = Some(m);
+                    (name, t)
+                }
             })
             .collect(),
         StackKind::MemberAutomation => fw
             .members
             .iter()
-            .filter_map(|m| match &m.target {
-                MemberTarget::Account(a) => Some(m.regions.iter().map(move |r| {
-                    (
-                        fw.names.stack(&format!("{}-{}-{r}", kind.slug(), m.name)),
-                        Target {
-                            account: a,
-                            region: *r,
-                            member: Some(m),
-                        },
-                    )
-                })),
-                MemberTarget::Ou(_) => None,
+            .flat_map(|m| match &m.target {
+                MemberTarget::Account(a) => m
+                    .regions
+                    .iter()
+                    .map(|r| {
+                        (
+                            fw.names.stack(&format!("{}-{}-{r}", kind.slug(), m.name)),
+                            Target {
+                                account: a,
+                                region: *r,
+                                member: Some(m),
+                                stack_set: None,
+                            },
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+                MemberTarget::Ou(ou) => {
+                    let (name, mut t) = stack_set(m, ou, m.regions.clone());
+                    t.member = Some(m);
+                    vec![(name, t)]
+                }
             })
-            .flatten()
             .collect(),
     }
 }
@@ -345,12 +371,29 @@ fn plan(fw: &Framework, templates: &[EmittedTemplate]) -> Result<Plan, SynthErro
                     .filter(|(_, e)| e.deletion_policy == Some(irf_core::cfn::Policy::Retain))
                     .map(|(id, _)| id.clone())
                     .collect(),
+                stack_set: target
+                    .stack_set
+                    .as_ref()
+                    .map(|(ou, regions)| StackSetTarget {
+                        organizational_unit: ou.as_str().to_owned(),
+                        regions: regions.iter().map(|r| r.as_str().to_owned()).collect(),
+                        artifact_buckets: regions
+                            .iter()
+                            .map(|r| {
+                                (
+                                    r.as_str().to_owned(),
+                                    fw.names.asset_bucket(target.account, *r),
+                                )
+                            })
+                            .collect(),
+                    }),
             });
         }
     }
     Ok(Plan {
         version: PLAN_VERSION,
         partition: fw.partition().as_str().to_owned(),
+        organization_id: fw.org.id.as_str().to_owned(),
         stacks,
     })
 }

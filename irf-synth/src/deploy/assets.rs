@@ -157,13 +157,15 @@ pub fn build_bootstrap(workspace: &Path, architecture: &str) -> Result<PathBuf, 
 }
 
 /// Creates the asset bucket if missing: encrypted, versioned, private, owner-enforced, TLS only.
-/// `plain_http` (an emulator endpoint without TLS) skips the TLS-only policy, which no request
-/// over such an endpoint could satisfy.
+/// `plain_http` (an emulator endpoint without TLS) leaves out the TLS-only statement, which no
+/// request over such an endpoint could satisfy. `org_readers` lets every account of that
+/// organization read the objects (StackSet instances fetch their Lambda code from here).
 pub async fn ensure_bucket(
     s3: &Client,
     bucket: &str,
     region: &str,
     plain_http: bool,
+    org_readers: Option<&str>,
 ) -> Result<(), DeployError> {
     if s3.head_bucket().bucket(bucket).send().await.is_ok() {
         return Ok(());
@@ -242,20 +244,31 @@ pub async fn ensure_bucket(
         .send()
         .await
         .map_err(|e| DeployError::aws(&ctx("s3:PutBucketOwnershipControls"), e))?;
-    if plain_http {
-        return Ok(());
-    }
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
+    let mut statements = Vec::new();
+    if !plain_http {
+        statements.push(serde_json::json!({
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
             "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
             "Condition": { "Bool": { "aws:SecureTransport": "false" } },
-        }],
-    });
+        }));
+    }
+    if let Some(org) = org_readers {
+        statements.push(serde_json::json!({
+            "Sid": "OrganizationReadsAssets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/assets/*"),
+            "Condition": { "StringEquals": { "aws:PrincipalOrgID": org } },
+        }));
+    }
+    if statements.is_empty() {
+        return Ok(());
+    }
+    let policy = serde_json::json!({ "Version": "2012-10-17", "Statement": statements });
     s3.put_bucket_policy()
         .bucket(bucket)
         .policy(policy.to_string())

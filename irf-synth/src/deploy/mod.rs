@@ -9,6 +9,7 @@ pub mod aws;
 pub mod diff;
 pub mod progress;
 pub mod stack;
+pub mod stackset;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -334,25 +335,105 @@ impl Deployer {
         Ok(asset)
     }
 
-    /// Ensures the artifact bucket of a stack's account and region exists (once per bucket).
+    /// Ensures an artifact bucket exists (once per bucket and run).
     async fn ensure_bucket(
         &self,
-        s: &PlannedStack,
+        bucket: &str,
+        region: &str,
         s3: &aws_sdk_s3::Client,
+        org_readers: Option<&str>,
     ) -> Result<(), DeployError> {
         let cell = {
             let mut u = self.uploaded.lock().await;
-            u.entry(s.artifact_bucket.clone()).or_default().clone()
+            u.entry(bucket.to_owned()).or_default().clone()
         };
         cell.get_or_try_init(|| async {
             let plain_http = self
                 .ctx
                 .endpoint_url()
                 .is_some_and(|e| e.starts_with("http://"));
-            assets::ensure_bucket(s3, &s.artifact_bucket, &s.region, plain_http).await
+            assets::ensure_bucket(s3, bucket, region, plain_http, org_readers).await
         })
         .await?;
         Ok(())
+    }
+
+    /// Deploys a StackSet entry: assets in each target region's administrator bucket (readable
+    /// by the organization), then the StackSet and its instances.
+    async fn deploy_stack_set(
+        &self,
+        s: &PlannedStack,
+        target: &crate::plan::StackSetTarget,
+        template: &str,
+        mut params: BTreeMap<String, String>,
+        org: &str,
+    ) -> Result<(Outcome, BTreeMap<String, String>), DeployError> {
+        let mut bucket_parameter = None;
+        for region in &target.regions {
+            let Some(bucket) = target.artifact_buckets.get(region) else {
+                continue;
+            };
+            let conf = self.ctx.config_for(&s.account_id, region).await?;
+            let s3 = self.ctx.s3(&conf);
+            self.ensure_bucket(bucket, region, &s3, Some(org)).await?;
+            for a in &s.assets {
+                let asset = self.asset(&a.architecture).await?;
+                assets::upload(&s3, bucket, &asset.key(), asset.zip.clone()).await?;
+                bucket_parameter = Some(a.bucket_parameter.clone());
+                params.insert(a.key_parameter.clone(), asset.key());
+                params
+                    .entry(a.bucket_parameter.clone())
+                    .or_insert_with(|| bucket.clone());
+            }
+        }
+        let conf = self.ctx.config_for(&s.account_id, &s.region).await?;
+        let cfn = AwsContext::cloudformation(&conf);
+        let template_url = self.template_url(s, template, &conf).await?;
+        let outcome = stackset::apply(
+            &cfn,
+            s,
+            target,
+            template,
+            template_url,
+            &params,
+            bucket_parameter.as_deref(),
+            self.settings.poll,
+            &self.reporter,
+        )
+        .await?;
+        Ok((outcome, BTreeMap::new()))
+    }
+
+    /// Uploads a template over the inline limit to the stack's artifact bucket; its URL.
+    async fn template_url(
+        &self,
+        s: &PlannedStack,
+        template: &str,
+        conf: &aws_config::SdkConfig,
+    ) -> Result<Option<String>, DeployError> {
+        if template.len() <= INLINE_TEMPLATE_BYTES {
+            return Ok(None);
+        }
+        let s3 = self.ctx.s3(conf);
+        self.ensure_bucket(&s.artifact_bucket, &s.region, &s3, None)
+            .await?;
+        let sha: String = Sha256::digest(template.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = format!("templates/{}/{sha}.yaml", s.name);
+        assets::upload(&s3, &s.artifact_bucket, &key, template.as_bytes().to_vec()).await?;
+        // CloudFormation (and the emulator, which reads its own S3) take the regional
+        // virtual-hosted URL.
+        let suffix = if s.region.starts_with("cn-") {
+            "amazonaws.com.cn"
+        } else {
+            "amazonaws.com"
+        };
+        Ok(Some(format!(
+            "https://{}.s3.{}.{suffix}/{key}",
+            s.artifact_bucket, s.region
+        )))
     }
 
     /// Deploys every stack of `synth`, in dependency order, `concurrency` at a time.
@@ -399,7 +480,10 @@ impl Deployer {
                     depth.insert(s.name.clone(), d);
                     running.push(async move {
                         let r = match params {
-                            Ok(p) => self.deploy_one(s, synth.template(s), &p).await,
+                            Ok(p) => {
+                                self.deploy_one(s, synth.template(s), &p, &plan.organization_id)
+                                    .await
+                            }
                             Err(e) => Err(e),
                         };
                         (s, r)
@@ -445,7 +529,22 @@ impl Deployer {
         s: &PlannedStack,
         template: &str,
         params: &BTreeMap<String, String>,
+        org_id: &str,
     ) -> Result<(Outcome, BTreeMap<String, String>), DeployError> {
+        if let Some(target) = &s.stack_set {
+            self.reporter.begin(
+                &s.name,
+                &format!(
+                    "{} StackSet for {} in {}",
+                    s.kind,
+                    target.organizational_unit,
+                    target.regions.join(", ")
+                ),
+            );
+            return self
+                .deploy_stack_set(s, target, template, params.clone(), org_id)
+                .await;
+        }
         self.reporter.begin(
             &s.name,
             &format!("{} in {}/{}", s.kind, s.account_id, s.region),
@@ -454,9 +553,9 @@ impl Deployer {
         let cfn = AwsContext::cloudformation(&conf);
         let s3 = self.ctx.s3(&conf);
         let mut params = params.clone();
-        let needs_bucket = !s.assets.is_empty() || template.len() > INLINE_TEMPLATE_BYTES;
-        if needs_bucket {
-            self.ensure_bucket(s, &s3).await?;
+        if !s.assets.is_empty() {
+            self.ensure_bucket(&s.artifact_bucket, &s.region, &s3, None)
+                .await?;
         }
         for a in &s.assets {
             let asset = self.asset(&a.architecture).await?;
@@ -527,27 +626,7 @@ impl Deployer {
             }
         }
 
-        let template_url = if template.len() > INLINE_TEMPLATE_BYTES {
-            let sha: String = Sha256::digest(template.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let key = format!("templates/{}/{sha}.yaml", s.name);
-            assets::upload(&s3, &s.artifact_bucket, &key, template.as_bytes().to_vec()).await?;
-            // CloudFormation (and the emulator, which reads its own S3) take the regional
-            // virtual-hosted URL.
-            let suffix = if s.region.starts_with("cn-") {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
-            Some(format!(
-                "https://{}.s3.{}.{suffix}/{key}",
-                s.artifact_bucket, s.region
-            ))
-        } else {
-            None
-        };
+        let template_url = self.template_url(s, template, &conf).await?;
         let input = StackInput {
             name: &s.name,
             body: template_url.is_none().then_some(template),
@@ -570,12 +649,17 @@ impl Deployer {
             Ok(o) => o,
             Err(e) => {
                 if !exists {
-                    // A rejected create must not leave a stack behind (the emulator keeps one
-                    // in CREATE_IN_PROGRESS; AWS may leave ROLLBACK_COMPLETE): remove it so the
-                    // next run can create the stack afresh.
-                    if let Ok(Some(_)) = stack::describe(&cfn, &s.name).await {
-                        let _ =
-                            stack::delete(&cfn, &s.name, self.settings.poll, &self.reporter).await;
+                    // A rejected create must not leave a stack behind (the emulator keeps one in
+                    // CREATE_IN_PROGRESS that it cannot even describe; AWS may leave
+                    // ROLLBACK_COMPLETE): remove it so the next run can create it afresh.
+                    // DeleteStack of a name that does not exist is a no-op.
+                    if let Err(cleanup) =
+                        stack::delete(&cfn, &s.name, self.settings.poll, &self.reporter).await
+                    {
+                        self.reporter.event(
+                            &s.name,
+                            &format!("could not remove the failed stack: {cleanup}"),
+                        );
                     }
                 }
                 return Err(e);
@@ -688,6 +772,18 @@ impl Deployer {
         );
         let conf = self.ctx.config_for(&s.account_id, &s.region).await?;
         let cfn = AwsContext::cloudformation(&conf);
+        if let Some(target) = &s.stack_set {
+            let outcome = stackset::delete(&cfn, s, target, self.settings.poll).await?;
+            self.reporter.finish(
+                &s.name,
+                if outcome == Outcome::Deleted {
+                    "deleted"
+                } else {
+                    "not deployed"
+                },
+            );
+            return Ok(outcome);
+        }
         if stack::describe(&cfn, &s.name).await?.is_none() {
             self.reporter.finish(&s.name, "not deployed");
             return Ok(Outcome::Absent);

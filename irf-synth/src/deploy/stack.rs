@@ -303,39 +303,62 @@ async fn events_since(
     Ok(events)
 }
 
-/// Failed resources of the latest operation with their reasons, without the noise of resources
-/// CloudFormation cancelled because another one failed.
-pub async fn failures(cfn: &Client, name: &str, since: std::time::SystemTime) -> Vec<String> {
-    let Ok(out) = cfn.describe_stack_events().stack_name(name).send().await else {
-        return Vec::new();
-    };
-    let since = aws_smithy_types::DateTime::from(since);
-    let mut lines: Vec<String> = out
-        .stack_events()
+/// One stack event, as the failure recap needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Logical id.
+    pub logical_id: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Status, e.g. `CREATE_FAILED`.
+    pub status: String,
+    /// Reason.
+    pub reason: Option<String>,
+}
+
+/// The failed resources among `events` (newest first, as CloudFormation lists them) with their
+/// reasons, oldest first, without the stack's own event and without resources CloudFormation
+/// cancelled because another one failed.
+pub fn recap(stack: &str, events: &[Event]) -> Vec<String> {
+    let mut lines: Vec<String> = events
         .iter()
-        .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
-        .filter(|e| {
-            e.resource_status()
-                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
-        })
-        .filter(|e| e.logical_resource_id() != Some(name))
+        .filter(|e| e.status.ends_with("_FAILED") && e.logical_id != stack)
         .filter_map(|e| {
-            let reason = e.resource_status_reason().unwrap_or("no reason given");
+            let reason = e.reason.as_deref().unwrap_or("no reason given");
             if reason.contains("Resource creation cancelled")
                 || reason.contains("Resource update cancelled")
             {
                 return None;
             }
-            Some(format!(
-                "{} ({}): {reason}",
-                e.logical_resource_id().unwrap_or("?"),
-                e.resource_type().unwrap_or("?")
-            ))
+            Some(format!("{} ({}): {reason}", e.logical_id, e.resource_type))
         })
         .collect();
     lines.reverse();
     lines.dedup();
     lines
+}
+
+/// Failed resources of the latest operation with their reasons (see [`recap`]).
+pub async fn failures(cfn: &Client, name: &str, since: std::time::SystemTime) -> Vec<String> {
+    let Ok(out) = cfn.describe_stack_events().stack_name(name).send().await else {
+        return Vec::new();
+    };
+    let since = aws_smithy_types::DateTime::from(since);
+    let events: Vec<Event> = out
+        .stack_events()
+        .iter()
+        .filter(|e| e.timestamp().is_some_and(|t| t.secs() >= since.secs()))
+        .map(|e| Event {
+            logical_id: e.logical_resource_id().unwrap_or("?").to_owned(),
+            resource_type: e.resource_type().unwrap_or("?").to_owned(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().map(str::to_owned),
+        })
+        .collect();
+    recap(name, &events)
 }
 
 /// Creates or updates a stack and waits for the result.
@@ -576,6 +599,37 @@ mod tests {
         );
         assert_eq!(normalize_list("subnet-1,subnet-2"), "subnet-1,subnet-2");
         assert_eq!(normalize_list("plain"), "plain");
+    }
+
+    #[test]
+    fn recap_keeps_real_failures_only() {
+        let e = |id: &str, status: &str, reason: &str| Event {
+            logical_id: id.to_owned(),
+            resource_type: "AWS::Lambda::Function".to_owned(),
+            status: status.to_owned(),
+            reason: Some(reason.to_owned()),
+        };
+        let events = [
+            e("stack", "ROLLBACK_COMPLETE", ""),
+            e("Other", "CREATE_FAILED", "Resource creation cancelled"),
+            e(
+                "Fn",
+                "CREATE_FAILED",
+                "The role defined for the function cannot be assumed by Lambda.",
+            ),
+            e("Fn", "CREATE_IN_PROGRESS", ""),
+            e(
+                "stack",
+                "CREATE_FAILED",
+                "The following resource(s) failed to create: [Fn].",
+            ),
+        ];
+        assert_eq!(
+            recap("stack", &events),
+            [
+                "Fn (AWS::Lambda::Function): The role defined for the function cannot be assumed by Lambda."
+            ]
+        );
     }
 
     #[test]

@@ -149,12 +149,14 @@ impl fmt::Display for StackKind {
 /// Where one instance of a stack kind goes.
 #[derive(Clone, Debug)]
 pub struct Target<'a> {
-    /// Account.
+    /// Account (for a StackSet, the administering account).
     pub account: &'a AccountId,
-    /// Region.
+    /// Region (for a StackSet, where it is administered).
     pub region: Region,
     /// The member, for member stacks.
     pub member: Option<&'a Member>,
+    /// For members that name an OU: the OU and the regions of the StackSet instances.
+    pub stack_set: Option<(&'a irf_core::model::OuId, Vec<Region>)>,
 }
 
 /// Where a parameter's value comes from.

@@ -1,0 +1,511 @@
+//! The example organization deployed to the local emulator through the real SDK, in fresh
+//! accounts: five emulated accounts (security, forensics, three members) and two regions.
+//!
+//! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test deploy`.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use irf_synth::deploy::stack::Outcome;
+use irf_synth::deploy::{StackResult, SynthDir};
+
+fn outcomes(report: &irf_synth::deploy::DeployReport) -> BTreeMap<String, String> {
+    report
+        .stacks
+        .iter()
+        .map(|(n, r)| {
+            let o = match r {
+                StackResult::Done(Outcome::Created) => "created",
+                StackResult::Done(Outcome::Updated) => "updated",
+                StackResult::Done(Outcome::Unchanged) => "unchanged",
+                StackResult::Done(Outcome::Deleted) => "deleted",
+                StackResult::Done(Outcome::Absent) => "absent",
+                StackResult::Failed(_) => "failed",
+                StackResult::Skipped { .. } => "skipped",
+            };
+            (n.clone(), o.to_owned())
+        })
+        .collect()
+}
+
+async fn stack_status(endpoint: &str, synth: &SynthDir, name: &str) -> Option<String> {
+    let s = synth.plan.stack(name).expect("planned");
+    let conf = common::account(endpoint, &s.account_id, &s.region).await;
+    let out = aws_sdk_cloudformation::Client::new(&conf)
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .ok()?;
+    out.stacks()
+        .first()
+        .and_then(|s| s.stack_status())
+        .map(|s| s.as_str().to_owned())
+        .filter(|s| s != "DELETE_COMPLETE")
+}
+
+async fn outputs(endpoint: &str, synth: &SynthDir, name: &str) -> BTreeMap<String, String> {
+    let s = synth.plan.stack(name).expect("planned");
+    let conf = common::account(endpoint, &s.account_id, &s.region).await;
+    let out = aws_sdk_cloudformation::Client::new(&conf)
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .expect("stack exists");
+    out.stacks()[0]
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_and_destroys() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let (org, acct) = common::fresh_org();
+    let p = &acct.prefix;
+    let dir = tempfile::tempdir().unwrap();
+    let synth = common::synth(&org, dir.path());
+    let (deployer, reporter) = common::deployer(&endpoint, &synth).await;
+
+    // A full deploy.
+    let report = deployer.deploy(&synth).await;
+    assert!(report.ok(), "deploy failed:\n{report}");
+    assert!(
+        outcomes(&report).values().all(|o| o == "created"),
+        "{report}"
+    );
+    assert_eq!(report.critical_path, 5);
+    let lines = reporter.lines();
+    assert!(lines.iter().any(|l| l.contains(&format!(
+        "{p}-member-automation-payments-eu-west-1: created"
+    ))));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.len() > 20 && l.as_bytes()[4] == b'-' && l.contains('T')),
+        "plain output lines carry timestamps: {lines:?}"
+    );
+
+    // Every planned stack exists in its account and region, and nowhere else.
+    for s in &synth.plan.stacks {
+        assert_eq!(
+            stack_status(&endpoint, &synth, &s.name).await.as_deref(),
+            Some("CREATE_COMPLETE"),
+            "{} in {}/{}",
+            s.name,
+            s.account_id,
+            s.region
+        );
+    }
+    let forensics_cfn = aws_sdk_cloudformation::Client::new(
+        &common::account(&endpoint, &acct.forensics, "us-east-1").await,
+    );
+    let names: Vec<String> = forensics_cfn
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap()
+        .stacks()
+        .iter()
+        .filter_map(|s| s.stack_name().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with(p.as_str())).count(),
+        3,
+        "the forensics account holds exactly its three stacks: {names:?}"
+    );
+
+    // The evidence bucket is encrypted with the forensics account's evidence key.
+    let forensics = common::account(&endpoint, &acct.forensics, "us-east-1").await;
+    let analysis = outputs(&endpoint, &synth, &format!("{p}-forensics-analysis")).await;
+    let bucket = format!("{p}-{}-ir-artifacts", acct.forensics);
+    assert_eq!(analysis["EvidenceBucketName"], bucket);
+    let enc = common::s3(&forensics)
+        .get_bucket_encryption()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("evidence bucket encryption");
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(
+        default.kms_master_key_id(),
+        Some(analysis["EvidenceKeyArn"].as_str())
+    );
+    assert!(analysis["EvidenceKeyArn"].contains(&acct.forensics));
+
+    // The workflows live in the security account. (CloudFormation-created state machines are
+    // checked through the stack's resources: with real execution turned on, the emulator keeps
+    // them apart from the ones ListStateMachines reports.)
+    let security = common::account(&endpoint, &acct.security, "us-east-1").await;
+    let resources = aws_sdk_cloudformation::Client::new(&security)
+        .describe_stack_resources()
+        .stack_name(format!("{p}-security-automation"))
+        .send()
+        .await
+        .unwrap();
+    let machines: Vec<String> = resources
+        .stack_resources()
+        .iter()
+        .filter(|r| r.resource_type() == Some("AWS::StepFunctions::StateMachine"))
+        .filter_map(|r| r.physical_resource_id().map(str::to_owned))
+        .collect();
+    for m in [
+        "DiskAcquisition",
+        "MemoryAcquisition",
+        "DiskAndMemAcquisition",
+    ] {
+        let arn = format!(
+            "arn:aws:states:us-east-1:{}:stateMachine:{p}-{m}",
+            acct.security
+        );
+        assert!(machines.contains(&arn), "{arn} missing from {machines:?}");
+    }
+    for name in [
+        format!("{p}-forensics-analysis"),
+        format!("{p}-member-baseline-payments"),
+    ] {
+        let s = synth.plan.stack(&name).unwrap();
+        let conf = common::account(&endpoint, &s.account_id, &s.region).await;
+        let r = aws_sdk_cloudformation::Client::new(&conf)
+            .describe_stack_resources()
+            .stack_name(&name)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.stack_resources()
+                .iter()
+                .all(|r| r.resource_type() != Some("AWS::StepFunctions::StateMachine")),
+            "{name} has a state machine"
+        );
+    }
+
+    // The tag rule and its handler in every member region.
+    for (account, region) in [
+        (&acct.payments, "us-east-1"),
+        (&acct.payments, "eu-west-1"),
+        (&acct.web, "us-east-1"),
+        (&acct.data, "eu-west-1"),
+    ] {
+        let conf = common::account(&endpoint, account, region).await;
+        let events = aws_sdk_eventbridge::Client::new(&conf);
+        let rule = events
+            .describe_rule()
+            .name(format!("{p}-incident-tag"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("rule in {account}/{region}: {e:?}"));
+        let pattern: serde_json::Value =
+            serde_json::from_str(rule.event_pattern().unwrap()).unwrap();
+        assert_eq!(
+            pattern["detail"]["changed-tag-keys"][0],
+            "SecurityIncidentStatus"
+        );
+        assert_eq!(pattern["source"][0], "aws.tag");
+        let targets = events
+            .list_targets_by_rule()
+            .rule(format!("{p}-incident-tag"))
+            .send()
+            .await
+            .unwrap();
+        let function = aws_sdk_lambda::Client::new(&conf)
+            .get_function()
+            .function_name(format!("{p}-member-tag"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("handler in {account}/{region}: {e:?}"));
+        let config = function.configuration().unwrap();
+        assert_eq!(
+            config.runtime().map(|r| r.as_str()),
+            Some("provided.al2023")
+        );
+        assert_eq!(targets.targets()[0].arn(), config.function_arn().unwrap());
+        assert!(
+            config
+                .role()
+                .unwrap()
+                .ends_with(&format!("role/{p}-MemberTagHandlerRole"))
+        );
+    }
+
+    // IRAutomation trusts the security account's acquisition, case, trigger and Security Hub
+    // roles (no manual trust edits).
+    let member = common::account(&endpoint, &acct.payments, "us-east-1").await;
+    let role = aws_sdk_iam::Client::new(&member)
+        .get_role()
+        .role_name("IRAutomation")
+        .send()
+        .await
+        .unwrap();
+    let trust = role
+        .role()
+        .unwrap()
+        .assume_role_policy_document()
+        .unwrap()
+        .to_owned();
+    let trust = urlencoding_decode(&trust);
+    for r in [
+        "SnapshotAutomationLambdaRole",
+        "MemoryAutomationLambdaRole",
+        "IRCaseRecordRole",
+        "SecurityHubCustomActionLambdaRole",
+    ] {
+        assert!(
+            trust.contains(&format!("arn:aws:iam::{}:role/{r}", acct.security)),
+            "IRAutomation does not trust {r}: {trust}"
+        );
+    }
+
+    // A second run changes nothing.
+    let again = deployer.deploy(&synth).await;
+    assert!(again.ok(), "{again}");
+    assert!(
+        outcomes(&again).values().all(|o| o == "unchanged"),
+        "{again}"
+    );
+
+    // A changed retention touches only the forensics analysis stack.
+    let changed_org = org.replace("retention_days = 90", "retention_days = 120");
+    let dir2 = tempfile::tempdir().unwrap();
+    let changed = common::synth(&changed_org, dir2.path());
+    let report = deployer.deploy(&changed).await;
+    assert!(report.ok(), "{report}");
+    let o = outcomes(&report);
+    assert_eq!(o[&format!("{p}-forensics-analysis")], "updated", "{report}");
+    assert_eq!(
+        o.values().filter(|v| *v == "unchanged").count(),
+        changed.plan.stacks.len() - 1,
+        "{report}"
+    );
+
+    // Destroy removes every stack and keeps the evidence.
+    let destroyed = deployer.destroy(&changed, false).await;
+    assert!(destroyed.ok(), "{destroyed}");
+    for s in &changed.plan.stacks {
+        assert_eq!(
+            stack_status(&endpoint, &changed, &s.name).await,
+            None,
+            "{} survived destroy",
+            s.name
+        );
+    }
+    common::s3(&forensics)
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the evidence bucket is retained");
+    assert!(
+        reporter
+            .lines()
+            .iter()
+            .any(|l| l.contains("kept (DeletionPolicy Retain)") && l.contains("EvidenceBucket")),
+        "destroy names what it keeps"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_injected_failure_is_reported_leaves_other_accounts_consistent_and_recovers() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let (org, acct) = common::fresh_org();
+    let p = &acct.prefix;
+    let dir = tempfile::tempdir().unwrap();
+    common::synth(&org, dir.path());
+    // Break the member template: its handler names a role that does not exist, which the
+    // emulator (like Lambda) rejects.
+    let template = dir.path().join("templates/09-member-automation.yaml");
+    let text = std::fs::read_to_string(&template).unwrap();
+    let broken = text.replace(
+        &format!("role/{p}-MemberTagHandlerRole"),
+        &format!("role/{p}-NoSuchRole"),
+    );
+    assert_ne!(broken, text);
+    std::fs::write(&template, &broken).unwrap();
+    let plan_path = dir.path().join("plan.json");
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let old = sha256(&text);
+    std::fs::write(&plan_path, plan.replace(&old, &sha256(&broken))).unwrap();
+    let synth = SynthDir::load(dir.path()).expect("the edited directory is consistent");
+
+    let (deployer, _) = common::deployer(&endpoint, &synth).await;
+    let report = deployer.deploy(&synth).await;
+    assert!(!report.ok());
+    let o = outcomes(&report);
+    let failed: Vec<&String> = o
+        .iter()
+        .filter(|(_, v)| *v == "failed")
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(failed.len(), 4, "every member region fails: {report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("The role defined for the function cannot be assumed by Lambda"),
+        "the reason is reported:\n{text}"
+    );
+    assert!(text.contains(&format!("{p}-member-automation-web-us-east-1")));
+    // The other ten stacks are complete; the failed ones left nothing behind.
+    for s in &synth.plan.stacks {
+        let status = stack_status(&endpoint, &synth, &s.name).await;
+        if failed.contains(&&s.name) {
+            assert_eq!(status, None, "{} left a stack behind", s.name);
+        } else {
+            assert_eq!(status.as_deref(), Some("CREATE_COMPLETE"), "{}", s.name);
+        }
+    }
+
+    // The corrected run creates exactly the failed stacks.
+    let dir2 = tempfile::tempdir().unwrap();
+    let fixed = common::synth(&org, dir2.path());
+    let report = deployer.deploy(&fixed).await;
+    assert!(report.ok(), "{report}");
+    let o = outcomes(&report);
+    assert_eq!(
+        o.values().filter(|v| *v == "created").count(),
+        4,
+        "{report}"
+    );
+    assert_eq!(
+        o.values().filter(|v| *v == "unchanged").count(),
+        10,
+        "{report}"
+    );
+}
+
+fn sha256(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_ou_member_deploys_as_service_managed_stack_sets() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let (org, acct) = common::fresh_org();
+    let p = &acct.prefix;
+    let org = org.replace(
+        &format!("account_id = \"{}\"\nregions = [\"eu-west-1\"]", acct.data),
+        "ou = \"ou-ab12-cd34ef56\"\nregions = [\"eu-west-1\", \"us-east-1\"]",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let synth = common::synth(&org, dir.path());
+    let baseline = synth
+        .plan
+        .stack(&format!("{p}-member-baseline-data"))
+        .expect("planned");
+    let set = baseline
+        .stack_set
+        .as_ref()
+        .expect("an OU member is a StackSet");
+    assert_eq!(
+        baseline.account_id, acct.security,
+        "administered from the security account"
+    );
+    assert_eq!(set.regions, ["eu-west-1"]);
+    let automation = synth
+        .plan
+        .stack(&format!("{p}-member-automation-data"))
+        .expect("planned");
+    assert_eq!(
+        automation.stack_set.as_ref().unwrap().regions,
+        ["eu-west-1", "us-east-1"]
+    );
+    assert!(automation.depends_on.contains(&baseline.name));
+
+    let (deployer, _) = common::deployer(&endpoint, &synth).await;
+    let report = deployer.deploy(&synth).await;
+    assert!(report.ok(), "{report}");
+    assert_eq!(outcomes(&report)[&automation.name], "created");
+
+    let security = common::account(&endpoint, &acct.security, "us-east-1").await;
+    let cfn = aws_sdk_cloudformation::Client::new(&security);
+    for name in [&baseline.name, &automation.name] {
+        let s = cfn
+            .describe_stack_set()
+            .stack_set_name(name.as_str())
+            .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let s = s.stack_set().unwrap();
+        assert_eq!(
+            s.permission_model().map(|m| m.as_str()),
+            Some("SERVICE_MANAGED")
+        );
+        assert!(
+            s.template_body()
+                .unwrap()
+                .contains("AWSTemplateFormatVersion")
+        );
+    }
+    // The asset each region's instances fetch is in that region's administrator bucket.
+    for region in ["eu-west-1", "us-east-1"] {
+        let conf = common::account(&endpoint, &acct.security, region).await;
+        let bucket = format!("{p}-assets-{}-{region}", acct.security);
+        let listed = common::s3(&conf)
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix("assets/")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{bucket}: {e:?}"));
+        assert_eq!(listed.contents().len(), 1, "{bucket}");
+    }
+
+    let again = deployer.deploy(&synth).await;
+    assert!(
+        outcomes(&again).values().all(|o| o == "unchanged"),
+        "{again}"
+    );
+
+    let destroyed = deployer.destroy(&synth, false).await;
+    assert!(destroyed.ok(), "{destroyed}");
+    let gone = cfn
+        .describe_stack_set()
+        .stack_set_name(automation.name.as_str())
+        .call_as(aws_sdk_cloudformation::types::CallAs::DelegatedAdmin)
+        .send()
+        .await;
+    assert!(
+        gone.is_err()
+            || gone
+                .unwrap()
+                .stack_set()
+                .and_then(|s| s.status())
+                .map(|s| s.as_str())
+                == Some("DELETED"),
+        "the StackSet is deleted"
+    );
+}
