@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use irf_synth::deploy::diff::{Action, StackDiff, plan_diff};
 use irf_synth::deploy::stack::Outcome;
 use irf_synth::deploy::{StackResult, SynthDir};
 
@@ -71,6 +72,14 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
     let dir = tempfile::tempdir().unwrap();
     let synth = common::synth(&org, dir.path());
     let (deployer, reporter) = common::deployer(&endpoint, &synth).await;
+
+    // Before anything exists, diff plans to create every stack.
+    let diffs = plan_diff(deployer.context(), &synth, false).await.unwrap();
+    assert!(
+        diffs
+            .iter()
+            .all(|(_, d)| matches!(d, StackDiff::Create { resources } if *resources > 0))
+    );
 
     // A full deploy.
     let report = deployer.deploy(&synth).await;
@@ -271,10 +280,40 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         "{again}"
     );
 
-    // A changed retention touches only the forensics analysis stack.
+    let diffs = plan_diff(deployer.context(), &synth, false).await.unwrap();
+    assert!(
+        diffs.iter().all(|(_, d)| *d == StackDiff::NoChanges),
+        "{diffs:?}"
+    );
+
+    // A changed retention touches only the forensics analysis stack; diff says so first.
     let changed_org = org.replace("retention_days = 90", "retention_days = 120");
     let dir2 = tempfile::tempdir().unwrap();
     let changed = common::synth(&changed_org, dir2.path());
+    let diffs = plan_diff(deployer.context(), &changed, false)
+        .await
+        .unwrap();
+    let changing: Vec<&(String, StackDiff)> = diffs
+        .iter()
+        .filter(|(_, d)| *d != StackDiff::NoChanges)
+        .collect();
+    assert_eq!(changing.len(), 1, "{diffs:?}");
+    let (
+        name,
+        StackDiff::Update {
+            changes,
+            parameters,
+            ..
+        },
+    ) = changing[0]
+    else {
+        panic!("expected an update: {diffs:?}")
+    };
+    assert_eq!(name, &format!("{p}-forensics-analysis"));
+    assert!(parameters.is_empty());
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0].logical_id, "EvidenceBucket");
+    assert_eq!(changes[0].action, Action::Modify);
     let report = deployer.deploy(&changed).await;
     assert!(report.ok(), "{report}");
     let o = outcomes(&report);

@@ -137,3 +137,160 @@ mod tests {
         assert!(diff_templates(A, A).is_empty());
     }
 }
+
+/// What a deploy would do to one stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StackDiff {
+    /// Not deployed: created with this many resources.
+    Create {
+        /// Resources in the template.
+        resources: usize,
+    },
+    /// Deployed and current.
+    NoChanges,
+    /// Deployed and different.
+    Update {
+        /// Parameter changes, `Key: old -> new`.
+        parameters: Vec<String>,
+        /// Resource changes.
+        changes: Vec<Change>,
+        /// Whether the stack tags change.
+        tags: bool,
+    },
+}
+
+/// Computes what deploying `synth` would change, stack by stack, without changing anything.
+/// With `evaluate_replacements`, CloudFormation evaluates which modifications replace resources
+/// (a change set is created, read and deleted).
+pub async fn plan_diff(
+    ctx: &super::aws::AwsContext,
+    synth: &super::SynthDir,
+    evaluate_replacements: bool,
+) -> Result<Vec<(String, StackDiff)>, super::DeployError> {
+    use crate::plan::ParamSource;
+    let mut outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut diffs = Vec::new();
+    for s in &synth.plan.stacks {
+        let conf = ctx.config_for(&s.account_id, &s.region).await?;
+        let cfn = super::aws::AwsContext::cloudformation(&conf);
+        let template = synth.template(s);
+        let Some(d) = super::stack::describe(&cfn, &s.name).await? else {
+            diffs.push((
+                s.name.clone(),
+                StackDiff::Create {
+                    resources: resource_blocks(template).len(),
+                },
+            ));
+            continue;
+        };
+        outputs.insert(s.name.clone(), d.outputs.clone());
+        let mut parameters = Vec::new();
+        for (k, src) in &s.parameters {
+            let want = match src {
+                ParamSource::Value { value } => Some(value.clone()),
+                ParamSource::Output { from_stack, output } => {
+                    outputs.get(from_stack).and_then(|o| o.get(output)).cloned()
+                }
+            };
+            if let Some(w) = want
+                && Some(&w) != d.parameters.get(k)
+            {
+                parameters.push(format!(
+                    "{k}: {} -> {w}",
+                    d.parameters.get(k).map_or("(none)", String::as_str)
+                ));
+            }
+        }
+        let body = super::stack::template_body(&cfn, &s.name).await?;
+        let mut changes = diff_templates(&body, template);
+        let tags = d.tags != s.tags;
+        if changes.is_empty() && parameters.is_empty() && !tags {
+            diffs.push((s.name.clone(), StackDiff::NoChanges));
+            continue;
+        }
+        if evaluate_replacements && !changes.is_empty() {
+            replacements(&cfn, s, template, &d.parameters, &mut changes).await;
+        }
+        diffs.push((
+            s.name.clone(),
+            StackDiff::Update {
+                parameters,
+                changes,
+                tags,
+            },
+        ));
+    }
+    Ok(diffs)
+}
+
+/// Asks CloudFormation which modifications replace resources (change set created, read, deleted).
+async fn replacements(
+    cfn: &aws_sdk_cloudformation::Client,
+    s: &crate::plan::PlannedStack,
+    template: &str,
+    deployed_params: &BTreeMap<String, String>,
+    changes: &mut [Change],
+) {
+    use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter};
+    let name = format!("irf-diff-{}", std::process::id());
+    let params: Vec<Parameter> = s
+        .parameters
+        .keys()
+        .map(|k| {
+            Parameter::builder()
+                .parameter_key(k)
+                .set_parameter_value(deployed_params.get(k).cloned())
+                .build()
+        })
+        .collect();
+    let created = cfn
+        .create_change_set()
+        .stack_name(&s.name)
+        .change_set_name(&name)
+        .change_set_type(ChangeSetType::Update)
+        .template_body(template)
+        .set_parameters(Some(params))
+        .set_capabilities(Some(
+            s.capabilities
+                .iter()
+                .map(|c| Capability::from(c.as_str()))
+                .collect(),
+        ))
+        .send()
+        .await;
+    if created.is_err() {
+        return;
+    }
+    for _ in 0..120 {
+        let Ok(cs) = cfn
+            .describe_change_set()
+            .stack_name(&s.name)
+            .change_set_name(&name)
+            .send()
+            .await
+        else {
+            break;
+        };
+        match cs.status() {
+            Some(ChangeSetStatus::CreateComplete) => {
+                for rc in cs.changes().iter().filter_map(|c| c.resource_change()) {
+                    if let Some(c) = changes
+                        .iter_mut()
+                        .find(|c| Some(c.logical_id.as_str()) == rc.logical_resource_id())
+                    {
+                        c.replacement = rc.replacement().map(|r| r.as_str().to_owned());
+                    }
+                }
+                break;
+            }
+            Some(ChangeSetStatus::Failed) => break,
+            _ => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
+        }
+    }
+    let _ = cfn
+        .delete_change_set()
+        .stack_name(&s.name)
+        .change_set_name(&name)
+        .send()
+        .await;
+}
