@@ -72,6 +72,9 @@ pub const ISOLATION_SECURITY_GROUP: &str = "security_isolate";
 /// Security Hub custom action id (the sample's).
 pub const SECURITY_HUB_ACTION_ID: &str = "SHResponseIsolate";
 
+/// The case workflow (disk and memory, then containment), behind the org prefix.
+pub const CASE_STATE_MACHINE: &str = "DiskAndMemAcquisition";
+
 /// Prefix of Step Functions execution names; the case id follows (the idempotency key).
 pub const EXECUTION_NAME_PREFIX: &str = "sf-forensics-";
 

@@ -497,6 +497,7 @@ pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<
     let mut variables = IndexMap::new();
     variables.insert(HANDLER_ENV.to_owned(), Expr::s(spec.handler.as_str()));
     variables.insert("RUST_LOG".to_owned(), Expr::s("info"));
+    variables.insert("IRF_PARTITION".to_owned(), Expr::sub("${AWS::Partition}"));
     variables.extend(spec.env);
     t.add(
         spec.id,

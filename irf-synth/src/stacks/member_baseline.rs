@@ -265,6 +265,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             ),
         Statement::allow(&[
             "ec2:RevokeSecurityGroupEgress",
+            "ec2:RevokeSecurityGroupIngress",
             "ec2:AuthorizeSecurityGroupIngress",
             "ec2:AuthorizeSecurityGroupEgress",
         ])

@@ -51,7 +51,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
 pub(crate) const MACHINES: &[(&str, &str)] = &[
     ("DiskAcquisitionStateMachine", "DiskAcquisition"),
     ("MemoryAcquisitionStateMachine", "MemoryAcquisition"),
-    ("CaseStateMachine", "DiskAndMemAcquisition"),
+    ("CaseStateMachine", contract::CASE_STATE_MACHINE),
 ];
 
 pub(super) fn bindings(fw: &Framework) -> BTreeMap<String, Binding> {
@@ -448,7 +448,13 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Verifies that an incident request comes from the instance's own account and starts the case",
             handler: Handler::IncidentTrigger,
             role: Expr::arn("IncidentTriggerRole"),
-            env: common_env(&[("IRF_CASE_STATE_MACHINE_ARN", combined_arn.clone())]),
+            env: common_env(&[
+                ("IRF_CASE_STATE_MACHINE_ARN", combined_arn.clone()),
+                (
+                    "IRF_RETAIN_ARTEFACTS",
+                    Expr::s(fw.acquisition.retain_artefacts.to_string()),
+                ),
+            ]),
             timeout: 60,
             memory: 256,
             vpc: None,
