@@ -1,0 +1,8 @@
+//! One module per handler.
+
+pub mod case_record;
+pub mod member_tag;
+pub mod module_factory;
+pub mod notify;
+pub mod securityhub;
+pub mod trigger;

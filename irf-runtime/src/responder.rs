@@ -1,0 +1,261 @@
+//! The responder's operations behind the `irf` CLI: the same containment engine and case
+//! trigger the automation runs, driven by a person's credentials.
+//!
+//! They work where the framework is not deployed (break-glass): the framework's instance
+//! profiles are used when they exist in the member account and otherwise the instance profile
+//! is removed (contain) or left alone (analyze). Starting a case needs the deployed workflow.
+
+use irf_core::contract;
+use serde::Serialize;
+
+use crate::aws::Aws;
+use crate::containment::{Containment, Report, Settings, Target};
+use crate::error::{self, HandlerError, Result};
+use crate::handlers::trigger::{self, CaseInput, Started};
+
+/// Where the case workflow runs.
+#[derive(Clone, Debug)]
+pub struct SecurityHome {
+    /// Security account.
+    pub account: String,
+    /// Its home region.
+    pub region: String,
+}
+
+/// Containment choices the org config (or the command line) makes.
+#[derive(Clone, Debug)]
+pub struct ContainOptions {
+    /// Disassociate Elastic IPs.
+    pub disassociate_elastic_ips: bool,
+    /// Revoke sessions issued to the instance.
+    pub revoke_role_sessions: bool,
+    /// Keep the security-account snapshot copies (cases started here).
+    pub retain_artefacts: bool,
+}
+
+impl Default for ContainOptions {
+    fn default() -> Self {
+        ContainOptions {
+            disassociate_elastic_ips: false,
+            revoke_role_sessions: true,
+            retain_artefacts: true,
+        }
+    }
+}
+
+/// A responder with credentials.
+pub struct Responder {
+    /// AWS access.
+    pub aws: Aws,
+    /// Role assumed in accounts the credentials do not belong to.
+    pub role_name: String,
+    /// Org prefix.
+    pub prefix: String,
+    /// Where cases run (needed by `case start` and `case status`).
+    pub security: Option<SecurityHome>,
+    /// Containment choices.
+    pub options: ContainOptions,
+}
+
+/// The state of a case workflow execution.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseStatus {
+    /// Case id.
+    pub case_id: String,
+    /// Execution ARN.
+    pub execution_arn: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
+    pub status: String,
+    /// Start (RFC 3339).
+    pub started_at: String,
+    /// End (RFC 3339), when ended.
+    pub stopped_at: Option<String>,
+    /// Error name, when failed.
+    pub error: Option<String>,
+    /// Error cause, when failed.
+    pub cause: Option<String>,
+    /// Workflow output, when succeeded.
+    pub output: Option<serde_json::Value>,
+}
+
+impl Responder {
+    async fn profile_if_present(
+        &self,
+        iam: &aws_sdk_iam::Client,
+        account: &str,
+        name: &str,
+    ) -> Result<Option<String>> {
+        match iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .instance_profile()
+                .map(|p| p.arn().to_owned())
+                .or_else(|| {
+                    Some(format!(
+                        "arn:{}:iam::{account}:instance-profile/{name}",
+                        self.aws.partition()
+                    ))
+                })),
+            Err(e) if error::code(&e) == Some("NoSuchEntity") => Ok(None),
+            Err(e) => Err(error::aws(&format!("iam:GetInstanceProfile {name}"), e)),
+        }
+    }
+
+    /// The containment engine for `target`, with the framework's profiles where deployed.
+    pub async fn engine(&self, target: &Target) -> Result<Containment> {
+        self.engine_with(target, &self.options).await
+    }
+
+    /// [`Responder::engine`] with other containment choices.
+    pub async fn engine_with(
+        &self,
+        target: &Target,
+        options: &ContainOptions,
+    ) -> Result<Containment> {
+        let conf = self
+            .aws
+            .account(&target.account, &self.role_name, &target.region)
+            .await?;
+        let iam = self.aws.iam(&conf);
+        let (ir, isolation) = tokio::try_join!(
+            self.profile_if_present(&iam, &target.account, contract::IR_INSTANCE_PROFILE),
+            self.profile_if_present(&iam, &target.account, contract::ISOLATION_INSTANCE_PROFILE),
+        )?;
+        if isolation.is_none() {
+            tracing::warn!(
+                account = %target.account,
+                "{} does not exist (framework not deployed?): containment removes the instance profile instead",
+                contract::ISOLATION_INSTANCE_PROFILE
+            );
+        }
+        let settings = Settings {
+            prefix: self.prefix.clone(),
+            ir_profile_arn: ir,
+            isolation_profile_arn: isolation,
+            disassociate_elastic_ips: options.disassociate_elastic_ips,
+            revoke_role_sessions: options.revoke_role_sessions,
+        };
+        Ok(Containment::new(
+            self.aws.ec2(&conf),
+            iam,
+            self.aws.ssm(&conf),
+            settings,
+            target.clone(),
+            self.aws.partition(),
+        ))
+    }
+
+    /// Contains the instance.
+    pub async fn contain(&self, target: &Target) -> Result<Report> {
+        self.engine(target).await?.contain().await
+    }
+
+    /// Prepares the instance for acquisition.
+    pub async fn analyze(&self, target: &Target) -> Result<Report> {
+        self.engine(target).await?.analyze().await
+    }
+
+    /// Restores the recorded state.
+    pub async fn release(&self, target: &Target, lift_revocations: bool) -> Result<Report> {
+        self.engine(target).await?.release(lift_revocations).await
+    }
+
+    fn home(&self) -> Result<&SecurityHome> {
+        self.security.as_ref().ok_or_else(|| {
+            HandlerError::Fatal(
+                "the security account is unknown: pass --org-config (or --security-account and --home-region)".into(),
+            )
+        })
+    }
+
+    /// The case workflow's ARN.
+    pub fn state_machine_arn(&self) -> Result<String> {
+        let h = self.home()?;
+        Ok(format!(
+            "arn:{}:states:{}:{}:stateMachine:{}-{}",
+            self.aws.partition(),
+            h.region,
+            h.account,
+            self.prefix,
+            contract::CASE_STATE_MACHINE
+        ))
+    }
+
+    /// Prepares the instance (analyze) and starts its case, unless one is already running.
+    pub async fn start_case(
+        &self,
+        target: &Target,
+        requested_at: u64,
+    ) -> Result<(Report, Started)> {
+        let arn = self.state_machine_arn()?;
+        let prepared = self.analyze(target).await?;
+        let request = trigger::Request {
+            account: target.account.clone(),
+            region: target.region.clone(),
+            instance_id: target.instance_id.clone(),
+            requested_at,
+        };
+        let input = CaseInput {
+            case_id: trigger::case_id(&request),
+            instance_id: target.instance_id.clone(),
+            account: target.account.clone(),
+            region: target.region.clone(),
+            retain_artefacts: self.options.retain_artefacts.to_string(),
+        };
+        let h = self.home()?;
+        let conf = self
+            .aws
+            .account(&h.account, &self.role_name, &h.region)
+            .await?;
+        let started = trigger::start_case_with(&self.aws.sfn(&conf), &arn, &input).await?;
+        Ok((prepared, started))
+    }
+
+    /// The state of a case.
+    pub async fn case_status(&self, case_id: &str) -> Result<CaseStatus> {
+        let h = self.home()?;
+        let conf = self
+            .aws
+            .account(&h.account, &self.role_name, &h.region)
+            .await?;
+        let arn = self
+            .state_machine_arn()?
+            .replacen(":stateMachine:", ":execution:", 1)
+            + &format!(":{}{case_id}", contract::EXECUTION_NAME_PREFIX);
+        let out = match self
+            .aws
+            .sfn(&conf)
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if error::code(&e) == Some("ExecutionDoesNotExist") => {
+                return Err(HandlerError::Fatal(format!(
+                    "no case {case_id} (no execution {arn})"
+                )));
+            }
+            Err(e) => return Err(error::aws("states:DescribeExecution", e)),
+        };
+        let time = |t: &aws_smithy_types::DateTime| {
+            std::time::SystemTime::try_from(*t)
+                .map(|s| humantime::format_rfc3339_seconds(s).to_string())
+                .unwrap_or_default()
+        };
+        Ok(CaseStatus {
+            case_id: case_id.to_owned(),
+            execution_arn: arn,
+            status: out.status().as_str().to_owned(),
+            started_at: time(out.start_date()),
+            stopped_at: out.stop_date().map(time),
+            error: out.error().map(str::to_owned),
+            cause: out.cause().map(str::to_owned),
+            output: out.output().and_then(|o| serde_json::from_str(o).ok()),
+        })
+    }
+}
