@@ -1,0 +1,21 @@
+//! `irf-memdump`: the memory streamer that runs on a suspect EC2 instance.
+//!
+//! Started by the memory-capture SSM document, it reads physical memory ([`source`]: `/proc/kcore`
+//! framed as LiME by [`kcore`] and [`lime`], a LiME file, or LiME's TCP mode), hashes it (SHA-256
+//! and MD5 of the whole image, in order, [`hash`]) while streaming it ([`stream`]) in parts of the
+//! plan's size ([`plan`]) to presigned S3 `UploadPart` URLs ([`upload`]), and prints one JSON
+//! result line ([`report`]). It never holds AWS credentials and never writes to the host's disks:
+//! its only outputs are the HTTP requests, stdout and stderr. Its memory cost on the host is one
+//! part buffer (the plan's `part_size`, at most 512 MiB) plus the plan.
+
+pub mod error;
+pub mod hash;
+pub mod kcore;
+pub mod lime;
+pub mod plan;
+pub mod report;
+pub mod source;
+pub mod stream;
+pub mod upload;
+
+pub use error::{Error, Result};
