@@ -7,8 +7,10 @@
 
 pub mod aws;
 pub mod containment;
+pub mod digests;
 pub mod error;
 pub mod handlers;
+pub mod imaging;
 pub mod responder;
 pub mod slack;
 

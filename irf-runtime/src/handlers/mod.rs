@@ -1,6 +1,7 @@
 //! One module per handler.
 
 pub mod case_record;
+pub mod disk_imaging;
 pub mod member_tag;
 pub mod module_factory;
 pub mod notify;

@@ -6,6 +6,7 @@ mod analyze;
 mod case;
 mod contain;
 mod context;
+mod evidence;
 mod release;
 
 use std::process::ExitCode;
@@ -38,6 +39,9 @@ enum Command {
     /// Start and follow cases (the acquisition workflow in the security account).
     #[command(subcommand)]
     Case(case::Command),
+    /// Acquire evidence by hand with the workflow's code.
+    #[command(subcommand)]
+    Evidence(evidence::Command),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
             Command::Analyze(a) => a.run(&ctx).await,
             Command::Release(a) => a.run(&ctx).await,
             Command::Case(c) => c.run(&ctx).await,
+            Command::Evidence(c) => c.run(&ctx).await,
         }
     });
     match result {
