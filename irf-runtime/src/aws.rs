@@ -64,7 +64,7 @@ pub struct Aws {
     /// Calls made through clients built here.
     pub calls: CallCounter,
     assumed: Arc<Mutex<HashMap<(String, String), SdkConfig>>>,
-    caller: Arc<tokio::sync::OnceCell<String>>,
+    caller: Arc<tokio::sync::OnceCell<(String, String)>>,
 }
 
 impl Aws {
@@ -190,8 +190,8 @@ impl Aws {
             .build())
     }
 
-    /// The account of the base credentials (`sts:GetCallerIdentity`, asked once).
-    pub async fn caller_account(&self) -> Result<String> {
+    /// The account and ARN of the base credentials (`sts:GetCallerIdentity`, asked once).
+    async fn caller(&self) -> Result<&(String, String)> {
         self.caller
             .get_or_try_init(|| async {
                 let sts = aws_sdk_sts::Client::from_conf(
@@ -204,12 +204,24 @@ impl Aws {
                     .send()
                     .await
                     .map_err(|e| error::aws("sts:GetCallerIdentity", e))?;
-                out.account().map(str::to_owned).ok_or_else(|| {
-                    HandlerError::Fatal("sts:GetCallerIdentity returned no account".into())
-                })
+                match (out.account(), out.arn()) {
+                    (Some(account), Some(arn)) => Ok((account.to_owned(), arn.to_owned())),
+                    _ => Err(HandlerError::Fatal(
+                        "sts:GetCallerIdentity returned no account or ARN".into(),
+                    )),
+                }
             })
             .await
-            .cloned()
+    }
+
+    /// The account of the base credentials.
+    pub async fn caller_account(&self) -> Result<String> {
+        Ok(self.caller().await?.0.clone())
+    }
+
+    /// The ARN of the base credentials (the acting identity recorded in custody ledgers).
+    pub async fn caller_arn(&self) -> Result<String> {
+        Ok(self.caller().await?.1.clone())
     }
 
     /// The configuration for `account` in `region`: the base credentials when they already
@@ -289,6 +301,15 @@ impl Aws {
     pub fn securityhub(&self, conf: &SdkConfig) -> aws_sdk_securityhub::Client {
         aws_sdk_securityhub::Client::from_conf(
             aws_sdk_securityhub::config::Builder::from(conf)
+                .interceptor(self.calls.clone())
+                .build(),
+        )
+    }
+
+    /// KMS client (counted).
+    pub fn kms(&self, conf: &SdkConfig) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::from_conf(
+            aws_sdk_kms::config::Builder::from(conf)
                 .interceptor(self.calls.clone())
                 .build(),
         )

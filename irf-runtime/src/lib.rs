@@ -7,6 +7,7 @@
 
 pub mod aws;
 pub mod containment;
+pub mod custody;
 pub mod digests;
 pub mod error;
 pub mod handlers;

@@ -101,6 +101,18 @@ pub async fn contain(aws: &Aws, case: &Case) -> Result<Value> {
     Ok(serde_json::json!({ "tagged": contract::STATUS_CONTAIN, "instance_id": case.instance_id }))
 }
 
+/// The case's identifiers as custody sources.
+fn case_sources(case: &Case) -> std::collections::BTreeMap<String, String> {
+    [
+        ("account", &case.account),
+        ("region", &case.region),
+        ("instance", &case.instance_id),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.clone()))
+    .collect()
+}
+
 /// The outcome of a case from its branch results (an object or a list of them).
 pub fn outcome(results: &Value) -> Value {
     let list: Vec<&Value> = match results {
@@ -136,6 +148,17 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
         "Open" => {
             let case = open(payload.get("Input").unwrap_or(&Value::Null))?;
             tracing::info!(case_id = %case.case_id, "case opened");
+            let record = crate::custody::Record {
+                id: "case-opened".to_owned(),
+                action: "case-opened".to_owned(),
+                sources: case_sources(&case),
+                reason: Some(format!("retain artefacts: {}", case.retain_artefacts)),
+                ..Default::default()
+            };
+            crate::custody::Custody::from_env(aws)
+                .await?
+                .append(&case.case_id, record)
+                .await?;
             serde_json::to_value(case).map_err(HandlerError::fatal)
         }
         "Contain" | "Close" => {
@@ -144,10 +167,34 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
                     .map_err(|e| {
                         HandlerError::Fatal(format!("case step without a valid Case: {e}"))
                     })?;
+            let custody = crate::custody::Custody::from_env(aws).await?;
             if action == "Contain" {
-                contain(aws, &case).await
+                let done = contain(aws, &case).await?;
+                let record = crate::custody::Record {
+                    id: "contain-requested".to_owned(),
+                    action: "contain-requested".to_owned(),
+                    sources: case_sources(&case),
+                    reason: Some(format!(
+                        "tagged {}={} through {}",
+                        contract::INCIDENT_STATUS_TAG,
+                        contract::STATUS_CONTAIN,
+                        contract::IR_AUTOMATION_ROLE
+                    )),
+                    ..Default::default()
+                };
+                custody.append(&case.case_id, record).await?;
+                Ok(done)
             } else {
-                Ok(outcome(payload.get("Results").unwrap_or(&Value::Null)))
+                let result = outcome(payload.get("Results").unwrap_or(&Value::Null));
+                let record = crate::custody::Record {
+                    id: "case-closed".to_owned(),
+                    action: "case-closed".to_owned(),
+                    sources: case_sources(&case),
+                    reason: Some(result.to_string()),
+                    ..Default::default()
+                };
+                custody.append(&case.case_id, record).await?;
+                Ok(result)
             }
         }
         other => Err(HandlerError::Fatal(format!(

@@ -39,6 +39,34 @@ pub fn image_key(case: &Case, volume_id: &str, compress: bool) -> String {
     if compress { format!("{raw}.gz") } else { raw }
 }
 
+/// The custody record of an imaged volume.
+pub fn record(case: &Case, copy: &DiskCopy, r: &crate::imaging::Imaged) -> crate::custody::Record {
+    let sources = [
+        ("account", case.account.as_str()),
+        ("region", case.region.as_str()),
+        ("instance", case.instance_id.as_str()),
+        ("volume", copy.volume_id.as_str()),
+        ("device", copy.device.as_str()),
+        ("snapshot", copy.snapshot_id.as_str()),
+        ("snapshot_region", copy.region.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    crate::custody::Record {
+        id: format!("disk-imaged:{}", copy.volume_id),
+        action: "disk-imaged".to_owned(),
+        artifact: Some(r.artifact()),
+        sources,
+        method: Some("ebs-direct".to_owned()),
+        reason: Some(format!(
+            "{} blocks read and checked against EBS checksums, {} zero-filled; S3 composite checksum {} verified",
+            r.allocated_blocks, r.sparse_blocks, r.s3_checksum
+        )),
+        started_at: Some(r.started_at.clone()),
+    }
+}
+
 /// Imaging settings from the function's environment.
 pub fn settings() -> Settings {
     let budget = std::env::var("IRF_IMAGING_BUDGET_SECONDS")
@@ -96,6 +124,10 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
     let cursor = imager.run(cursor).await?;
     if let Some(r) = &cursor.result {
         tracing::info!(key = %r.key, sha256 = %r.digests.sha256, bytes = r.bytes, "volume imaged and verified");
+        crate::custody::Custody::from_env(aws)
+            .await?
+            .append(&case.case_id, record(&case, &copy, r))
+            .await?;
     }
     serde_json::to_value(cursor).map_err(HandlerError::fatal)
 }

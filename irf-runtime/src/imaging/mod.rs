@@ -177,6 +177,9 @@ pub struct Imaged {
     pub digests: Digests,
     /// SHA-256 (hex) of the stored object when it is compressed.
     pub stored_sha256: Option<String>,
+    /// Size of the stored object when it is compressed.
+    #[serde(default)]
+    pub stored_bytes: Option<u64>,
     /// S3's composite checksum of the object, checked equal to the one computed here.
     pub s3_checksum: String,
     /// Blocks EBS returned (allocated).
@@ -191,6 +194,28 @@ pub struct Imaged {
     pub started_at: String,
     /// End.
     pub finished_at: String,
+}
+
+impl Imaged {
+    /// The custody ledger's view of the stored object.
+    pub fn artifact(&self) -> crate::custody::Artifact {
+        match (&self.stored_sha256, self.stored_bytes) {
+            (Some(sha256), Some(bytes)) => crate::custody::Artifact {
+                key: self.key.clone(),
+                bytes,
+                sha256: sha256.clone(),
+                md5: None,
+                raw_sha256: Some(self.digests.sha256.clone()),
+            },
+            _ => crate::custody::Artifact {
+                key: self.key.clone(),
+                bytes: self.bytes,
+                sha256: self.digests.sha256.clone(),
+                md5: Some(self.digests.md5.clone()),
+                raw_sha256: None,
+            },
+        }
+    }
 }
 
 /// Progress carried between invocations.
@@ -227,6 +252,9 @@ pub struct Cursor {
     /// Functions' 256 KiB payload limit and a large volume has up to 10,000 parts.
     #[serde(default)]
     pub part_files: u32,
+    /// Bytes uploaded so far (the stored object's size once done).
+    #[serde(default)]
+    pub stored_bytes: u64,
     /// Allocated blocks imaged.
     pub allocated_blocks: u64,
     /// Zero-filled blocks.
@@ -309,6 +337,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             stored: Sha256State::default().save(),
             manifest_chunks: 0,
             part_files: 0,
+            stored_bytes: 0,
             allocated_blocks: 0,
             sparse_blocks: 0,
             started_at: now(),
@@ -474,6 +503,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
     ) -> Result<StoredPart> {
         let sha = digests::sha256(&body);
         let md5 = digests::md5(&body);
+        c.stored_bytes += body.len() as u64;
         composite.update(&sha);
         let sha256 = digests::b64(&sha);
         let etag = self
@@ -577,6 +607,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             bytes,
             digests,
             stored_sha256: c.compress.then(|| digests::hex(&stored.finish())),
+            stored_bytes: c.compress.then_some(c.stored_bytes),
             s3_checksum: theirs,
             allocated_blocks: c.allocated_blocks,
             sparse_blocks: c.sparse_blocks,

@@ -12,6 +12,11 @@ pub(crate) enum Command {
     Start(StartArgs),
     /// Show a case's workflow state.
     Status(StatusArgs),
+    /// Check a case's custody record: re-read every artifact and recompute its hashes, walk the
+    /// ledger's hash chain and check the head's KMS signature. Exits 1 when anything fails.
+    Verify(StatusArgs),
+    /// Print a Markdown report of a case: timeline, actions, artifacts, hashes, verification.
+    Report(StatusArgs),
 }
 
 /// `case start`.
@@ -55,6 +60,39 @@ impl Command {
                         );
                     }
                 }
+                Ok(())
+            }
+            Command::Verify(a) => {
+                let v = ctx.custody().await?.verify(&a.case_id).await?;
+                if ctx.json {
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                } else {
+                    println!("case {}: {} ledger entries", v.case_id, v.entries);
+                    match &v.chain_problem {
+                        None => println!("  chain      intact"),
+                        Some(p) => println!("  chain      BROKEN: {p}"),
+                    }
+                    match &v.signature_problem {
+                        None => println!("  signature  valid"),
+                        Some(p) => println!("  signature  INVALID: {p}"),
+                    }
+                    for art in &v.artifacts {
+                        println!("  {:<16} {} (entry {})", art.status, art.key, art.seq);
+                        if let Some(d) = &art.detail {
+                            println!("                   {d}");
+                        }
+                    }
+                    println!("verdict: {}", if v.ok() { "VERIFIED" } else { "FAILED" });
+                }
+                if v.ok() {
+                    Ok(())
+                } else {
+                    Err(anyhow::anyhow!("case {} failed verification", v.case_id))
+                }
+            }
+            Command::Report(a) => {
+                let v = ctx.custody().await?.verify(&a.case_id).await?;
+                print!("{}", irf_runtime::custody::report(&v));
                 Ok(())
             }
             Command::Status(a) => {

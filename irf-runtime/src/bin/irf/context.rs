@@ -41,12 +41,54 @@ pub(crate) struct GlobalArgs {
         global = true
     )]
     home_region: String,
+    /// Evidence bucket of `case verify`/`case report` when there is no org config.
+    #[arg(long, value_name = "BUCKET", global = true)]
+    evidence_bucket: Option<String>,
+    /// Forensics account holding the evidence bucket when there is no org config (assumed into
+    /// with --role-name unless the credentials belong to it).
+    #[arg(long, value_name = "ACCOUNT", global = true)]
+    forensics_account: Option<String>,
     /// Print results as JSON.
     #[arg(long, global = true)]
     pub(crate) json: bool,
     /// More log output (-v, -vv).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub(crate) verbose: u8,
+}
+
+/// The forensics account's evidence bucket and custody key.
+#[derive(Clone, Debug)]
+pub(crate) struct EvidenceHome {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) bucket: String,
+}
+
+impl Context {
+    /// Custody ledger access in the forensics account (the key is `alias/ir/custody` there).
+    pub(crate) async fn custody(&self) -> anyhow::Result<irf_runtime::custody::Custody> {
+        let home = self.evidence.as_ref().context(
+            "where is the evidence? pass --org-config FILE, or --forensics-account and --evidence-bucket",
+        )?;
+        let r = &self.responder;
+        let conf = r
+            .aws
+            .account(&home.account, &r.role_name, &home.region)
+            .await?;
+        Ok(irf_runtime::custody::Custody {
+            s3: r.aws.s3(&conf),
+            bucket: home.bucket.clone(),
+            kms: r.aws.kms(&conf),
+            key_id: format!(
+                "arn:{}:kms:{}:{}:{}",
+                r.aws.partition(),
+                home.region,
+                home.account,
+                irf_core::contract::CUSTODY_SIGNING_KEY_ALIAS
+            ),
+            actor: r.aws.caller_arn().await?,
+        })
+    }
 }
 
 /// The instance a command works on.
@@ -89,15 +131,30 @@ impl TargetArgs {
 /// What commands work with.
 pub(crate) struct Context {
     pub(crate) responder: Responder,
+    /// Where evidence and the custody ledgers are, when known.
+    pub(crate) evidence: Option<EvidenceHome>,
     pub(crate) json: bool,
 }
 
 impl Context {
     pub(crate) async fn new(g: &GlobalArgs) -> anyhow::Result<Self> {
         let aws = Aws::with(g.profile.as_deref(), g.endpoint_url.as_deref()).await;
+        let mut evidence = match (&g.forensics_account, &g.evidence_bucket) {
+            (Some(account), Some(bucket)) => Some(EvidenceHome {
+                account: account.clone(),
+                region: g.home_region.clone(),
+                bucket: bucket.clone(),
+            }),
+            _ => None,
+        };
         let responder = match &g.org_config {
             Some(path) => {
                 let fw = irf_core::config::load(path)?;
+                evidence = Some(EvidenceHome {
+                    account: fw.forensics.as_str().to_owned(),
+                    region: fw.org.home_region.as_str().to_owned(),
+                    bucket: fw.names.evidence_bucket(),
+                });
                 Responder {
                     aws: aws.with_partition(fw.org.partition.as_str()),
                     role_name: g.role_name.clone(),
@@ -126,6 +183,7 @@ impl Context {
         };
         Ok(Context {
             responder,
+            evidence,
             json: g.json,
         })
     }
