@@ -83,6 +83,9 @@ pub enum Error {
         /// Why (HTTP status and the start of the body, or the transport error).
         reason: String,
     },
+    /// The receipts could not be written after every part was uploaded.
+    #[error("writing the receipts failed (every part was uploaded): {0}")]
+    Receipts(String),
 }
 
 impl Error {

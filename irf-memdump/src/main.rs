@@ -103,5 +103,15 @@ fn run(cli: Cli) -> anyhow::Result<String> {
             "irf-memdump: warning: the stream starts as LiME but is not well-formed LiME ({problem}); reported as raw"
         );
     }
-    Ok(Report::new(&outcome).to_line())
+    let report = Report::new(&outcome);
+    if let Some(url) = &plan.receipts_url {
+        let parts: Vec<serde_json::Value> = outcome
+            .parts
+            .iter()
+            .map(|p| serde_json::json!({ "number": p.number, "etag": p.etag }))
+            .collect();
+        let receipts = serde_json::json!({ "report": &report, "parts": parts });
+        client.put_document(url, receipts.to_string().as_bytes())?;
+    }
+    Ok(report.to_line())
 }

@@ -30,6 +30,11 @@ pub struct Plan {
     pub part_size: u64,
     /// The part URLs, numbered 1..N in order.
     pub parts: Vec<PlanPart>,
+    /// Presigned `PutObject` URL where the streamer writes its receipts (the report plus every
+    /// part's ETag) after the last part, so the Lambda can complete the upload without
+    /// `ListParts`. S3 checks every ETag again when the upload is completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipts_url: Option<String>,
 }
 
 /// One part of the plan.

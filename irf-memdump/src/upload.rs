@@ -145,6 +145,14 @@ impl Client {
             })
     }
 
+    /// PUTs a small document (the receipts) with `Content-MD5` to a presigned `PutObject` URL.
+    pub fn put_document(&self, url: &str, body: &[u8]) -> Result<()> {
+        let content_md5 = hash::base64(&hash::md5(body));
+        self.with_retries(|| self.put_once(url, body, &content_md5))
+            .map(|_| ())
+            .map_err(|reason| Error::Receipts(redact(&reason, url)))
+    }
+
     fn put_once(&self, url: &str, body: &[u8], content_md5: &str) -> Attempt<String> {
         match self
             .agent

@@ -12,6 +12,7 @@ pub mod digests;
 pub mod error;
 pub mod handlers;
 pub mod imaging;
+pub mod memory;
 pub mod responder;
 pub mod slack;
 
@@ -48,11 +49,13 @@ pub async fn dispatch(
             Handler::ModuleFactory => {
                 Box::pin(handlers::module_factory::handle(aws, payload)).await
             }
-            Handler::DiskSnapshot | Handler::DiskImaging | Handler::MemoryAcquisition => {
-                Err(HandlerError::Fatal(format!(
-                    "handler {handler} is not available in this build of irf-runtime"
-                )))
+            Handler::DiskImaging => Box::pin(handlers::disk_imaging::handle(aws, payload)).await,
+            Handler::MemoryAcquisition => {
+                Box::pin(handlers::memory_acquisition::handle(aws, payload)).await
             }
+            Handler::DiskSnapshot => Err(HandlerError::Fatal(format!(
+                "handler {handler} is not available in this build of irf-runtime"
+            ))),
         };
         if let Err(e) = &result {
             tracing::error!(error = %e, kind = e.error_name(), "handler failed");

@@ -1,0 +1,784 @@
+//! Memory acquisition over SSM Run Command, with no credentials on the host.
+//!
+//! 1. **Preflight** runs the read-only preflight document; its JSON line says which method the
+//!    host allows (`kcore` or `lime`, in the configured order) and why.
+//! 2. **Capture** opens a multipart upload for `<CaseId>/<Account>/<Instance>/memory/<Instance>.lime`,
+//!    presigns one `UploadPart` URL per part (enough parts for the host's RAM with margin) and one
+//!    `PutObject` URL for the streamer's receipts, writes that plan beside the image and presigns
+//!    it, presigns the streamer binary (and the LiME module) from the modules bucket with their
+//!    SHA-256s, and sends the capture document. The host downloads, checks the hashes, streams
+//!    memory through `irf-memdump` (hashing while streaming) and writes its receipts.
+//! 3. **Verify** completes the upload with the receipts' ETags (S3 checks each), re-reads the
+//!    whole object and recomputes SHA-256 and MD5, compares them with the host's, writes the
+//!    `.sha256`/`.md5` sidecars and records the artifact in the custody ledger.
+//! 4. **Clean-up** aborts an upload that was not completed.
+//!
+//! Every command's status is checked ([`CommandRunner::status`]); pending states surface as
+//! [`HandlerError::Pending`] so the workflow polls within its budget.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use irf_core::contract::{self, evidence_keys, module_keys};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::custody::{Artifact, Custody, Record};
+use crate::digests::StreamHashes;
+use crate::error::{self, HandlerError, Result};
+use crate::handlers::case_record::Case;
+
+/// Name of the streamer binary in the capture document and the modules bucket.
+pub const STREAMER: &str = "irf-memdump";
+
+/// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
+pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
+
+/// Key of the streamer for an architecture in the modules bucket (`tools/irf-memdump-x86_64`);
+/// its SHA-256 is in `<key>.sha256` (`sha256sum` format).
+pub fn streamer_key(arch: &str) -> String {
+    format!("tools/{STREAMER}-{arch}")
+}
+
+/// Where a command stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandStatus {
+    /// Not finished (`Pending`, `InProgress`, `Delayed`).
+    Running(String),
+    /// Finished successfully, with its standard output.
+    Succeeded(String),
+    /// Finished otherwise (`Failed`, `TimedOut`, `Cancelled`, ...), with the exit code and
+    /// standard error.
+    Failed {
+        /// SSM status.
+        status: String,
+        /// Exit code.
+        code: i32,
+        /// Standard error (SSM keeps the first 8,000 characters).
+        stderr: String,
+    },
+}
+
+/// Runs documents on instances (SSM Run Command; tests substitute a fake where the emulator's
+/// SSM cannot run anything).
+pub trait CommandRunner: Send + Sync {
+    /// Sends `document` to `instance` unless a command with the same `comment` was already sent
+    /// there (a retried step); returns the command id.
+    fn send(
+        &self,
+        document: &str,
+        instance: &str,
+        parameters: BTreeMap<String, String>,
+        comment: &str,
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// The status of a command on an instance.
+    fn status(
+        &self,
+        command_id: &str,
+        instance: &str,
+    ) -> impl Future<Output = Result<CommandStatus>> + Send;
+}
+
+/// SSM Run Command in the member account.
+pub struct Ssm(pub aws_sdk_ssm::Client);
+
+impl CommandRunner for Ssm {
+    async fn send(
+        &self,
+        document: &str,
+        instance: &str,
+        parameters: BTreeMap<String, String>,
+        comment: &str,
+    ) -> Result<String> {
+        let sent = self
+            .0
+            .list_commands()
+            .instance_id(instance)
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ssm:ListCommands {instance}"), e))?;
+        if let Some(c) = sent.commands().iter().find(|c| {
+            c.comment() == Some(comment)
+                && c.document_name() == Some(document)
+                && !matches!(
+                    c.status().map(|s| s.as_str()),
+                    Some("Failed" | "Cancelled" | "TimedOut")
+                )
+        }) && let Some(id) = c.command_id()
+        {
+            return Ok(id.to_owned());
+        }
+        let mut req = self
+            .0
+            .send_command()
+            .document_name(document)
+            .instance_ids(instance)
+            .comment(comment)
+            .timeout_seconds(600);
+        for (k, v) in parameters {
+            req = req.parameters(k, vec![v]);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ssm:SendCommand {document} {instance}"), e))?;
+        out.command()
+            .and_then(|c| c.command_id())
+            .map(str::to_owned)
+            .ok_or_else(|| HandlerError::Fatal("ssm:SendCommand returned no command id".into()))
+    }
+
+    async fn status(&self, command_id: &str, instance: &str) -> Result<CommandStatus> {
+        let out = match self
+            .0
+            .get_command_invocation()
+            .command_id(command_id)
+            .instance_id(instance)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            // Right after SendCommand the invocation may not exist yet.
+            Err(e) if error::code(&e) == Some("InvocationDoesNotExist") => {
+                return Ok(CommandStatus::Running("not yet registered".into()));
+            }
+            Err(e) => {
+                return Err(error::aws(
+                    &format!("ssm:GetCommandInvocation {command_id}"),
+                    e,
+                ));
+            }
+        };
+        let status = out
+            .status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        Ok(match status.as_str() {
+            "Pending" | "InProgress" | "Delayed" | "" => CommandStatus::Running(status),
+            "Success" => CommandStatus::Succeeded(
+                out.standard_output_content().unwrap_or_default().to_owned(),
+            ),
+            _ => CommandStatus::Failed {
+                status,
+                code: out.response_code(),
+                stderr: out.standard_error_content().unwrap_or_default().to_owned(),
+            },
+        })
+    }
+}
+
+/// A command sent to the instance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SentCommand {
+    /// Command id.
+    pub command_id: String,
+    /// Instance.
+    pub instance_id: String,
+}
+
+/// The method chosen by the preflight, and what it saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MethodChoice {
+    /// `kcore`, `lime` or `none`.
+    pub method: String,
+    /// Why (per method considered).
+    pub reason: String,
+    /// The preflight's report.
+    pub preflight: Value,
+}
+
+/// A capture in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Capture {
+    /// The capture command.
+    pub command: SentCommand,
+    /// Method.
+    pub method: String,
+    /// Why the method.
+    pub reason: String,
+    /// Image key.
+    pub key: String,
+    /// Multipart upload id.
+    pub upload_id: String,
+    /// Part size.
+    pub part_size: u64,
+    /// Parts planned (capacity; the image uses as many as it needs).
+    pub parts: u32,
+    /// Where the streamer writes its receipts.
+    pub receipts_key: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+}
+
+/// The streamer's report and part receipts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipts {
+    /// The streamer's report (`bytes`, `sha256`, `md5`, `format`, ranges...).
+    pub report: Value,
+    /// One per part uploaded.
+    pub parts: Vec<PartReceipt>,
+}
+
+/// One uploaded part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartReceipt {
+    /// Part number.
+    pub number: i32,
+    /// ETag S3 returned.
+    pub etag: String,
+}
+
+/// The verified memory image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MemoryImage {
+    /// Object key.
+    pub key: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// SHA-256 (hex), computed on the host and again from S3.
+    pub sha256: String,
+    /// MD5 (hex).
+    pub md5: String,
+    /// `lime` or `raw`.
+    pub format: String,
+}
+
+/// The memory engine of one case.
+pub struct Memory<R> {
+    /// Runs the documents on the instance.
+    pub runner: R,
+    /// S3 client for the evidence bucket (presigning too).
+    pub evidence: aws_sdk_s3::Client,
+    /// The evidence bucket.
+    pub evidence_bucket: String,
+    /// S3 client for the modules bucket.
+    pub modules: aws_sdk_s3::Client,
+    /// The modules bucket (streamer binaries and LiME modules).
+    pub modules_bucket: String,
+    /// Org prefix (document names).
+    pub prefix: String,
+    /// Configured methods, in order.
+    pub methods: Vec<String>,
+    /// Lifetime of presigned URLs.
+    pub url_lifetime: Duration,
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The last line of `stdout` that parses as a JSON object.
+fn json_line(stdout: &str) -> Option<Value> {
+    stdout
+        .lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+        .find(Value::is_object)
+}
+
+impl<R: CommandRunner> Memory<R> {
+    fn document(&self, name: &str) -> String {
+        format!("{}-{name}", self.prefix)
+    }
+
+    async fn presign_get(
+        &self,
+        client: &aws_sdk_s3::Client,
+        bucket: &str,
+        key: &str,
+    ) -> Result<String> {
+        let config =
+            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
+        let req = client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| HandlerError::Fatal(format!("presigning s3://{bucket}/{key}: {e}")))?;
+        Ok(req.uri().to_owned())
+    }
+
+    async fn text(
+        &self,
+        client: &aws_sdk_s3::Client,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<String>> {
+        match client.get_object().bucket(bucket).key(key).send().await {
+            Ok(o) => {
+                let body = o.body.collect().await.map_err(|e| {
+                    HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+                })?;
+                Ok(Some(
+                    String::from_utf8_lossy(&body.into_bytes()).into_owned(),
+                ))
+            }
+            Err(e) if error::code(&e) == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(error::aws(&format!("s3:GetObject s3://{bucket}/{key}"), e)),
+        }
+    }
+
+    /// The SHA-256 listed in a `sha256sum`-style sidecar in the modules bucket.
+    async fn listed_sha256(&self, key: &str) -> Result<String> {
+        let sidecar = evidence_keys::sidecar(key, "sha256");
+        let text = self.text(&self.modules, &self.modules_bucket, &sidecar).await?.ok_or_else(|| {
+            HandlerError::Fatal(format!(
+                "s3://{}/{sidecar} is missing: stage {key} with its SHA-256 (irf-synth package/deploy does)",
+                self.modules_bucket
+            ))
+        })?;
+        let sha = text
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(HandlerError::Fatal(format!(
+                "{sidecar} does not start with a SHA-256"
+            )));
+        }
+        Ok(sha)
+    }
+
+    /// Starts the read-only preflight.
+    pub async fn start_preflight(&self, case: &Case) -> Result<SentCommand> {
+        let params = BTreeMap::from([("Methods".to_owned(), self.methods.join(","))]);
+        let command_id = self
+            .runner
+            .send(
+                &self.document(contract::documents::MEMORY_PREFLIGHT),
+                &case.instance_id,
+                params,
+                &format!("irf {} memory preflight", case.case_id),
+            )
+            .await?;
+        Ok(SentCommand {
+            command_id,
+            instance_id: case.instance_id.clone(),
+        })
+    }
+
+    /// The preflight's verdict; pending while it runs.
+    pub async fn preflight_result(&self, command: &SentCommand) -> Result<MethodChoice> {
+        match self
+            .runner
+            .status(&command.command_id, &command.instance_id)
+            .await?
+        {
+            CommandStatus::Running(s) => Err(HandlerError::Pending(format!(
+                "preflight {}: {s}",
+                command.command_id
+            ))),
+            CommandStatus::Failed {
+                status,
+                code,
+                stderr,
+            } => Err(HandlerError::Fatal(format!(
+                "preflight {} on {}: {status} (exit {code}): {}",
+                command.command_id,
+                command.instance_id,
+                stderr.trim()
+            ))),
+            CommandStatus::Succeeded(stdout) => {
+                let report = json_line(&stdout).ok_or_else(|| {
+                    HandlerError::Fatal(format!(
+                        "preflight {} printed no JSON report (output: {:?})",
+                        command.command_id,
+                        stdout.chars().take(300).collect::<String>()
+                    ))
+                })?;
+                let method = report
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .unwrap_or("none")
+                    .to_owned();
+                if method != "none" && !self.methods.contains(&method) {
+                    return Err(HandlerError::Fatal(format!(
+                        "preflight chose {method:?}, which is not a configured method ({})",
+                        self.methods.join(",")
+                    )));
+                }
+                let reason = report
+                    .get("reason")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                Ok(MethodChoice {
+                    method,
+                    reason,
+                    preflight: report,
+                })
+            }
+        }
+    }
+
+    /// Opens the upload, writes the plan and sends the capture command (once per case).
+    pub async fn start_capture(&self, case: &Case, choice: &MethodChoice) -> Result<Capture> {
+        let dir = format!(
+            "{}memory/",
+            evidence_keys::instance_prefix(&case.case_id, &case.account, &case.instance_id)
+        );
+        let state_key = format!("{dir}capture.json");
+        if let Some(text) = self
+            .text(&self.evidence, &self.evidence_bucket, &state_key)
+            .await?
+        {
+            // A retried step: the capture was already started.
+            return serde_json::from_str(&text)
+                .map_err(|e| HandlerError::Fatal(format!("{state_key} is corrupt: {e}")));
+        }
+        let p = &choice.preflight;
+        let arch = p.get("arch").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(arch, "x86_64" | "aarch64") {
+            return Err(HandlerError::Fatal(format!(
+                "no streamer for architecture {arch:?}"
+            )));
+        }
+        let ram = p.get("mem_total_kib").and_then(Value::as_u64).unwrap_or(0) * 1024;
+        if ram == 0 {
+            return Err(HandlerError::Fatal(
+                "the preflight reported no RAM size".into(),
+            ));
+        }
+        // MemTotal leaves out memory the kernel reserved; System RAM ranges are larger. Plan for
+        // a quarter more plus 256 MiB; unused part URLs cost nothing.
+        let capacity = ram + ram / 4 + (256 << 20);
+        let part_size = DEFAULT_PART_SIZE.max(capacity.div_ceil(10_000).next_multiple_of(1 << 20));
+        let parts = u32::try_from(capacity.div_ceil(part_size)).map_err(HandlerError::fatal)?;
+
+        let key = evidence_keys::memory_image(&case.case_id, &case.account, &case.instance_id);
+        let upload_id = self
+            .evidence
+            .create_multipart_upload()
+            .bucket(&self.evidence_bucket)
+            .key(&key)
+            .metadata("case-id", &case.case_id)
+            .metadata("method", &choice.method)
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("s3:CreateMultipartUpload {key}"), e))?
+            .upload_id()
+            .unwrap_or_default()
+            .to_owned();
+        let config =
+            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
+        let mut plan_parts = Vec::with_capacity(parts as usize);
+        for number in 1..=parts {
+            let req = self
+                .evidence
+                .upload_part()
+                .bucket(&self.evidence_bucket)
+                .key(&key)
+                .upload_id(&upload_id)
+                .part_number(i32::try_from(number).map_err(HandlerError::fatal)?)
+                .presigned(config.clone())
+                .await
+                .map_err(|e| HandlerError::Fatal(format!("presigning part {number}: {e}")))?;
+            plan_parts.push(serde_json::json!({ "number": number, "url": req.uri() }));
+        }
+        let receipts_key = format!("{dir}receipts.json");
+        let receipts_url = self
+            .evidence
+            .put_object()
+            .bucket(&self.evidence_bucket)
+            .key(&receipts_key)
+            .presigned(config.clone())
+            .await
+            .map_err(|e| HandlerError::Fatal(format!("presigning {receipts_key}: {e}")))?
+            .uri()
+            .to_owned();
+        let plan = serde_json::json!({
+            "version": 1,
+            "case_id": case.case_id,
+            "object_key": key,
+            "part_size": part_size,
+            "parts": plan_parts,
+            "receipts_url": receipts_url,
+        });
+        let plan_key = format!("{dir}plan.json");
+        self.evidence
+            .put_object()
+            .bucket(&self.evidence_bucket)
+            .key(&plan_key)
+            .content_type("application/json")
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .body(plan.to_string().into_bytes().into())
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("s3:PutObject {plan_key}"), e))?;
+
+        let tool_key = streamer_key(arch);
+        let mut params = BTreeMap::from([
+            ("Method".to_owned(), choice.method.clone()),
+            (
+                "ToolUrl".to_owned(),
+                self.presign_get(&self.modules, &self.modules_bucket, &tool_key)
+                    .await?,
+            ),
+            (
+                "ToolSha256".to_owned(),
+                self.listed_sha256(&tool_key).await?,
+            ),
+            (
+                "PlanUrl".to_owned(),
+                self.presign_get(&self.evidence, &self.evidence_bucket, &plan_key)
+                    .await?,
+            ),
+        ]);
+        if choice.method == "lime" {
+            let os = p.get("os_name").and_then(Value::as_str).unwrap_or_default();
+            let kernel = p.get("kernel").and_then(Value::as_str).unwrap_or_default();
+            let module = module_keys::lime_module(os, kernel);
+            params.insert(
+                "ModuleSha256".to_owned(),
+                self.listed_sha256(&module).await?,
+            );
+            params.insert(
+                "ModuleUrl".to_owned(),
+                self.presign_get(&self.modules, &self.modules_bucket, &module)
+                    .await?,
+            );
+        }
+        let command_id = self
+            .runner
+            .send(
+                &self.document(contract::documents::MEMORY_CAPTURE),
+                &case.instance_id,
+                params,
+                &format!("irf {} memory capture", case.case_id),
+            )
+            .await?;
+        let capture = Capture {
+            command: SentCommand {
+                command_id,
+                instance_id: case.instance_id.clone(),
+            },
+            method: choice.method.clone(),
+            reason: choice.reason.clone(),
+            key,
+            upload_id,
+            part_size,
+            parts,
+            receipts_key,
+            started_at: now(),
+        };
+        self.evidence
+            .put_object()
+            .bucket(&self.evidence_bucket)
+            .key(&state_key)
+            .content_type("application/json")
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .body(
+                serde_json::to_vec(&capture)
+                    .map_err(HandlerError::fatal)?
+                    .into(),
+            )
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("s3:PutObject {state_key}"), e))?;
+        Ok(capture)
+    }
+
+    /// The streamer's receipts once the capture command succeeded; pending while it runs.
+    pub async fn capture_result(&self, capture: &Capture) -> Result<Receipts> {
+        let c = &capture.command;
+        match self.runner.status(&c.command_id, &c.instance_id).await? {
+            CommandStatus::Running(s) => Err(HandlerError::Pending(format!(
+                "capture {}: {s}",
+                c.command_id
+            ))),
+            CommandStatus::Failed {
+                status,
+                code,
+                stderr,
+            } => Err(HandlerError::Fatal(format!(
+                "capture {} on {}: {status} (exit {code}): {}",
+                c.command_id,
+                c.instance_id,
+                stderr.trim()
+            ))),
+            CommandStatus::Succeeded(_) => {
+                let text = self
+                    .text(&self.evidence, &self.evidence_bucket, &capture.receipts_key)
+                    .await?
+                    .ok_or_else(|| {
+                        HandlerError::Fatal(format!(
+                            "capture {} succeeded but wrote no receipts at {}",
+                            c.command_id, capture.receipts_key
+                        ))
+                    })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    HandlerError::Fatal(format!(
+                        "receipts {} are malformed: {e}",
+                        capture.receipts_key
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Completes the upload, re-hashes the stored image, writes the sidecars and records it.
+    pub async fn verify(
+        &self,
+        case: &Case,
+        capture: &Capture,
+        receipts: &Receipts,
+        custody: &Custody,
+    ) -> Result<MemoryImage> {
+        let field = |k: &str| receipts.report.get(k).cloned().unwrap_or(Value::Null);
+        let (Some(bytes), Some(sha256), Some(md5)) = (
+            field("bytes").as_u64(),
+            field("sha256").as_str().map(str::to_owned),
+            field("md5").as_str().map(str::to_owned),
+        ) else {
+            return Err(HandlerError::Fatal(
+                "the streamer's report lacks bytes, sha256 or md5".into(),
+            ));
+        };
+        if receipts.parts.is_empty()
+            || receipts
+                .parts
+                .iter()
+                .enumerate()
+                .any(|(i, p)| p.number != i as i32 + 1)
+        {
+            return Err(HandlerError::Fatal(
+                "the streamer's part receipts are not numbered 1..N".into(),
+            ));
+        }
+        let completed = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+            .set_parts(Some(
+                receipts
+                    .parts
+                    .iter()
+                    .map(|p| {
+                        aws_sdk_s3::types::CompletedPart::builder()
+                            .part_number(p.number)
+                            .e_tag(&p.etag)
+                            .build()
+                    })
+                    .collect(),
+            ))
+            .build();
+        match self
+            .evidence
+            .complete_multipart_upload()
+            .bucket(&self.evidence_bucket)
+            .key(&capture.key)
+            .upload_id(&capture.upload_id)
+            .multipart_upload(completed)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            // A retried step after the upload was completed.
+            Err(e) if error::code(&e) == Some("NoSuchUpload") => {}
+            Err(e) => {
+                return Err(error::aws(
+                    &format!("s3:CompleteMultipartUpload {}", capture.key),
+                    e,
+                ));
+            }
+        }
+        let out = self
+            .evidence
+            .get_object()
+            .bucket(&self.evidence_bucket)
+            .key(&capture.key)
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("s3:GetObject {}", capture.key), e))?;
+        let mut body = out.body;
+        let mut hashes = StreamHashes::default();
+        let mut stored = 0u64;
+        while let Some(chunk) = body.try_next().await.map_err(|e| {
+            HandlerError::Retryable(format!(
+                "s3:GetObject {}: reading the body: {e}",
+                capture.key
+            ))
+        })? {
+            stored += chunk.len() as u64;
+            hashes.update(&chunk);
+        }
+        let found = hashes.finish();
+        if stored != bytes || found.sha256 != sha256 || found.md5 != md5 {
+            return Err(HandlerError::Fatal(format!(
+                "{} holds {stored} bytes hashing to {} / {}; the host streamed {bytes} bytes hashing to {sha256} / {md5}",
+                capture.key, found.sha256, found.md5
+            )));
+        }
+        let name = capture.key.rsplit('/').next().unwrap_or(&capture.key);
+        for (algorithm, value) in [("sha256", &sha256), ("md5", &md5)] {
+            let key = evidence_keys::sidecar(&capture.key, algorithm);
+            self.evidence
+                .put_object()
+                .bucket(&self.evidence_bucket)
+                .key(&key)
+                .content_type("text/plain")
+                .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+                .body(format!("{value}  {name}\n").into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| error::aws(&format!("s3:PutObject {key}"), e))?;
+        }
+        let format = field("format").as_str().unwrap_or("raw").to_owned();
+        let sources = [
+            ("account", case.account.as_str()),
+            ("region", case.region.as_str()),
+            ("instance", case.instance_id.as_str()),
+            ("ssm_command", capture.command.command_id.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        custody
+            .append(
+                &case.case_id,
+                Record {
+                    id: format!("memory-captured:{}", case.instance_id),
+                    action: "memory-captured".to_owned(),
+                    artifact: Some(Artifact { key: capture.key.clone(), bytes, sha256: sha256.clone(), md5: Some(md5.clone()), raw_sha256: None }),
+                    sources,
+                    method: Some(capture.method.clone()),
+                    reason: Some(format!(
+                        "{}; hashed on the host while streaming ({format}), re-hashed from S3 after upload",
+                        capture.reason
+                    )),
+                    started_at: Some(capture.started_at.clone()),
+                },
+            )
+            .await?;
+        Ok(MemoryImage {
+            key: capture.key.clone(),
+            bytes,
+            sha256,
+            md5,
+            format,
+        })
+    }
+
+    /// Aborts an upload that was not completed; true when one was aborted.
+    pub async fn clean_up(&self, capture: Option<&Capture>) -> Result<bool> {
+        let Some(c) = capture else { return Ok(false) };
+        match self
+            .evidence
+            .abort_multipart_upload()
+            .bucket(&self.evidence_bucket)
+            .key(&c.key)
+            .upload_id(&c.upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if error::code(&e) == Some("NoSuchUpload") => Ok(false),
+            Err(e) => Err(error::aws(&format!("s3:AbortMultipartUpload {}", c.key), e)),
+        }
+    }
+}

@@ -1,0 +1,557 @@
+//! Memory acquisition end to end against the local emulator: the handler's steps open a real
+//! multipart upload in the emulator's S3 and presign its part URLs, and the real `irf-memdump`
+//! binary (built from this workspace, fetched through its presigned URL and checked against
+//! its staged SHA-256, as the capture document does) streams a synthetic `/proc/kcore` (an ELF
+//! core file and an iomem map) or a LiME-format file through those URLs. The stored image is
+//! compared with an independently built LiME image, and the custody ledger verifies.
+//!
+//! **Fake, named here:** the emulator's SSM accepts `SendCommand` but runs nothing and returns
+//! empty output, so `LocalSsm` below stands in for SSM Run Command behind the `CommandRunner`
+//! trait: it answers the preflight with a canned report and runs the capture on this machine.
+//!
+//! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test memory`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use aws_config::SdkConfig;
+use irf_runtime::HandlerError;
+use irf_runtime::custody::Custody;
+use irf_runtime::digests;
+use irf_runtime::handlers::memory_acquisition::step;
+use irf_runtime::memory::{CommandRunner, CommandStatus, Memory, streamer_key};
+use serde_json::{Value, json};
+
+const REGION: &str = "us-east-1";
+const MIB: u64 = 1 << 20;
+
+/// Stand-in for SSM Run Command (see the module doc): every command reports `InProgress` once,
+/// then its outcome.
+struct LocalSsm {
+    preflight: Value,
+    kcore: PathBuf,
+    iomem: PathBuf,
+    lime_file: PathBuf,
+    commands: Mutex<BTreeMap<String, (u32, CommandStatus)>>,
+    sent: Mutex<Vec<(String, String)>>,
+}
+
+impl LocalSsm {
+    async fn fetch_verified(url: &str, sha256: &str, out: &Path) -> Result<(), String> {
+        let body = reqwest::get(url).await.map_err(|e| e.to_string())?;
+        if !body.status().is_success() {
+            return Err(format!("GET tool: {}", body.status()));
+        }
+        let bytes = body.bytes().await.map_err(|e| e.to_string())?;
+        let actual = digests::hex(&digests::sha256(&bytes));
+        if actual != sha256 {
+            return Err(format!(
+                "refusing {}: sha256 {actual} is not {sha256}",
+                out.display()
+            ));
+        }
+        std::fs::write(out, &bytes).map_err(|e| e.to_string())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// What the capture document does, on this machine.
+    async fn capture(&self, p: &BTreeMap<String, String>) -> CommandStatus {
+        let stage = tempfile::tempdir().unwrap();
+        let tool = stage.path().join("irf-memdump");
+        let failed = |stderr: String| CommandStatus::Failed {
+            status: "Failed".into(),
+            code: 3,
+            stderr,
+        };
+        if let Err(e) = Self::fetch_verified(&p["ToolUrl"], &p["ToolSha256"], &tool).await {
+            return failed(e);
+        }
+        let source = match p["Method"].as_str() {
+            "kcore" => "kcore".to_owned(),
+            // LiME's tcp stream, stood in for by a LiME-format file; the module is still fetched
+            // and checked as the document does before insmod.
+            "lime" => {
+                if let Err(e) = Self::fetch_verified(
+                    &p["ModuleUrl"],
+                    &p["ModuleSha256"],
+                    &stage.path().join("lime.ko"),
+                )
+                .await
+                {
+                    return failed(e);
+                }
+                format!("file:{}", self.lime_file.display())
+            }
+            other => return failed(format!("unknown method {other}")),
+        };
+        let out = tokio::process::Command::new(&tool)
+            .args(["stream", "--source", &source, "--plan-url", &p["PlanUrl"]])
+            .arg("--kcore")
+            .arg(&self.kcore)
+            .arg("--iomem")
+            .arg(&self.iomem)
+            .output()
+            .await
+            .unwrap();
+        if out.status.success() {
+            CommandStatus::Succeeded(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            failed(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl CommandRunner for LocalSsm {
+    async fn send(
+        &self,
+        document: &str,
+        _instance: &str,
+        parameters: BTreeMap<String, String>,
+        comment: &str,
+    ) -> irf_runtime::error::Result<String> {
+        let id = format!("cmd-{comment}").replace(' ', "-");
+        if self.commands.lock().unwrap().contains_key(&id) {
+            return Ok(id);
+        }
+        self.sent
+            .lock()
+            .unwrap()
+            .push((document.to_owned(), comment.to_owned()));
+        let outcome = if document.ends_with("MemoryPreflight") {
+            CommandStatus::Succeeded(format!("some log line\n{}\n", self.preflight))
+        } else {
+            self.capture(&parameters).await
+        };
+        self.commands
+            .lock()
+            .unwrap()
+            .insert(id.clone(), (0, outcome));
+        Ok(id)
+    }
+
+    async fn status(
+        &self,
+        command_id: &str,
+        _instance: &str,
+    ) -> irf_runtime::error::Result<CommandStatus> {
+        let mut commands = self.commands.lock().unwrap();
+        let (polls, outcome) = commands.get_mut(command_id).expect("known command");
+        *polls += 1;
+        Ok(if *polls == 1 {
+            CommandStatus::Running("InProgress".into())
+        } else {
+            outcome.clone()
+        })
+    }
+}
+
+/// RAM ranges of the synthetic machine (physical addresses, end exclusive).
+const RAM: [(u64, u64); 2] = [
+    (0x1000, 0x1000 + 3 * MIB),
+    (0x1_0000_0000, 0x1_0000_0000 + 9 * MIB + 4096),
+];
+
+fn ram_bytes(index: usize, len: u64) -> Vec<u8> {
+    let mut x = 0x2545_F491_4F6C_DD1D_u64 ^ (index as u64 + 1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}
+
+/// Writes an x86_64 ELF core whose PT_LOAD segments map `RAM` (as /proc/kcore does), and the
+/// matching iomem map.
+fn synthetic_kcore(dir: &Path) -> (PathBuf, PathBuf) {
+    let phnum = RAM.len();
+    let data_at = 64 + 56 * phnum as u64;
+    let mut elf = vec![0u8; 64];
+    elf[..4].copy_from_slice(b"\x7fELF");
+    elf[4] = 2; // ELFCLASS64
+    elf[5] = 1; // little-endian
+    elf[6] = 1;
+    elf[16..18].copy_from_slice(&4u16.to_le_bytes()); // ET_CORE
+    elf[18..20].copy_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    elf[20..24].copy_from_slice(&1u32.to_le_bytes());
+    elf[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
+    elf[52..54].copy_from_slice(&64u16.to_le_bytes());
+    elf[54..56].copy_from_slice(&56u16.to_le_bytes());
+    elf[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+    let mut offset = data_at;
+    for (start, end) in RAM {
+        let mut ph = vec![0u8; 56];
+        ph[..4].copy_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+        ph[4..8].copy_from_slice(&4u32.to_le_bytes());
+        ph[8..16].copy_from_slice(&offset.to_le_bytes());
+        ph[16..24].copy_from_slice(&(0xffff_8880_0000_0000u64 + start).to_le_bytes());
+        ph[24..32].copy_from_slice(&start.to_le_bytes());
+        ph[32..40].copy_from_slice(&(end - start).to_le_bytes());
+        ph[40..48].copy_from_slice(&(end - start).to_le_bytes());
+        elf.extend(ph);
+        offset += end - start;
+    }
+    for (i, (start, end)) in RAM.iter().enumerate() {
+        elf.extend(ram_bytes(i, end - start));
+    }
+    let kcore = dir.join("kcore");
+    std::fs::write(&kcore, elf).unwrap();
+    let iomem = dir.join("iomem");
+    let map: String = RAM
+        .iter()
+        .map(|(s, e)| format!("{s:08x}-{:08x} : System RAM\n", e - 1))
+        .collect::<String>()
+        + "fee00000-fee00fff : Local APIC\n";
+    std::fs::write(&iomem, format!("00000000-00000fff : Reserved\n{map}")).unwrap();
+    (kcore, iomem)
+}
+
+/// The LiME image of `RAM`, built independently of the streamer.
+fn expected_lime() -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, (start, end)) in RAM.iter().enumerate() {
+        out.extend(0x4C69_4D45u32.to_le_bytes());
+        out.extend(1u32.to_le_bytes());
+        out.extend(start.to_le_bytes());
+        out.extend((end - 1).to_le_bytes());
+        out.extend([0u8; 8]);
+        out.extend(ram_bytes(i, end - start));
+    }
+    out
+}
+
+fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(true)
+            .request_checksum_calculation(
+                aws_sdk_s3::config::RequestChecksumCalculation::WhenRequired,
+            )
+            .build(),
+    )
+}
+
+async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Builds the streamer (a no-op when it is current) and returns its path.
+fn streamer() -> PathBuf {
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "-q", "--locked", "-p", "irf-memdump"])
+        .current_dir(common::root())
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p irf-memdump");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| common::root().join("target"), PathBuf::from);
+    target.join("debug").join("irf-memdump")
+}
+
+async fn run(memory: &Memory<LocalSsm>, custody: &Custody, payload: Value) -> Value {
+    // Pending steps are polled, as the workflow's Retry does.
+    for _ in 0..5 {
+        match step(memory, custody, &payload).await {
+            Ok(v) => return v,
+            Err(HandlerError::Pending(_)) => continue,
+            Err(e) => panic!("{}: {e}", payload["Action"]),
+        }
+    }
+    panic!("{} stayed pending", payload["Action"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let (_, a) = common::fresh_org();
+    let conf = common::account(&endpoint, &a.security, REGION).await;
+    let s3 = s3(&conf);
+    let evidence = format!("{}-evidence", a.prefix);
+    let modules = format!("{}-modules", a.prefix);
+    for b in [&evidence, &modules] {
+        s3.create_bucket().bucket(b).send().await.unwrap();
+    }
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let custody = Custody {
+        s3: s3.clone(),
+        bucket: evidence.clone(),
+        kms,
+        key_id: key.arn().unwrap().to_owned(),
+        actor: format!(
+            "arn:aws:sts::{}:assumed-role/MemoryAutomationLambdaRole/test",
+            a.security
+        ),
+    };
+
+    // Stage the streamer and a LiME module with their SHA-256s, as the deployer does.
+    let tool = std::fs::read(streamer()).unwrap();
+    let tool_key = streamer_key("x86_64");
+    put(&s3, &modules, &tool_key, tool.clone()).await;
+    put(
+        &s3,
+        &modules,
+        &format!("{tool_key}.sha256"),
+        format!("{}  irf-memdump\n", digests::hex(&digests::sha256(&tool))).into_bytes(),
+    )
+    .await;
+    let module = b"\x7fELF not really a kernel module".to_vec();
+    let module_key =
+        irf_core::contract::module_keys::lime_module("Amazon_Linux_2023", "6.1.0-test");
+    put(&s3, &modules, &module_key, module.clone()).await;
+    put(
+        &s3,
+        &modules,
+        &format!("{module_key}.sha256"),
+        format!("{}  lime.ko\n", digests::hex(&digests::sha256(&module))).into_bytes(),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (kcore, iomem) = synthetic_kcore(dir.path());
+    let lime_file = dir.path().join("memory.lime");
+    std::fs::write(&lime_file, expected_lime()).unwrap();
+    let preflight = |method: &str| {
+        json!({"arch": "x86_64", "kernel": "6.1.0-test", "os_name": "Amazon_Linux_2023", "lockdown": "none",
+               "kcore_readable": true, "module_sig_enforce": false, "mem_total_kib": 12 * 1024,
+               "shm_free_kib": 100_000, "method": method, "reason": format!("{method}: usable")})
+    };
+    let engine = |method: &str| Memory {
+        runner: LocalSsm {
+            preflight: preflight(method),
+            kcore: kcore.clone(),
+            iomem: iomem.clone(),
+            lime_file: lime_file.clone(),
+            commands: Mutex::default(),
+            sent: Mutex::default(),
+        },
+        evidence: s3.clone(),
+        evidence_bucket: evidence.clone(),
+        modules: s3.clone(),
+        modules_bucket: modules.clone(),
+        prefix: a.prefix.clone(),
+        methods: vec!["kcore".into(), "lime".into()],
+        url_lifetime: std::time::Duration::from_secs(900),
+    };
+    let expected = expected_lime();
+    let expected_sha = digests::hex(&digests::sha256(&expected));
+
+    for (n, method) in ["kcore", "lime"].into_iter().enumerate() {
+        let memory = engine(method);
+        let case = json!({"case_id": format!("MEM-{n}"), "account": "333333333333", "region": "eu-west-1",
+                          "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+        let c = |action: &str, extra: Value| {
+            let mut p = json!({"Action": action, "Case": case.clone()});
+            p.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            p
+        };
+        let command = run(&memory, &custody, c("StartPreflight", json!({}))).await;
+        let choice = run(
+            &memory,
+            &custody,
+            c("PreflightResult", json!({"Command": command})),
+        )
+        .await;
+        assert_eq!(choice["Method"], method);
+        let capture = run(
+            &memory,
+            &custody,
+            c("StartCapture", json!({"Method": choice.clone()})),
+        )
+        .await;
+        // A retried StartCapture reuses the capture: no second upload, no second command.
+        assert_eq!(
+            run(
+                &memory,
+                &custody,
+                c("StartCapture", json!({"Method": choice}))
+            )
+            .await,
+            capture
+        );
+        assert_eq!(
+            memory.runner.sent.lock().unwrap().len(),
+            2,
+            "preflight and capture sent once each"
+        );
+        let receipts = run(
+            &memory,
+            &custody,
+            c("CaptureResult", json!({"Capture": capture.clone()})),
+        )
+        .await;
+        assert_eq!(
+            receipts["report"]["sha256"],
+            expected_sha.as_str(),
+            "{receipts}"
+        );
+        let image = run(
+            &memory,
+            &custody,
+            c(
+                "Verify",
+                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+            ),
+        )
+        .await;
+        assert_eq!(image["Sha256"], expected_sha.as_str());
+        assert_eq!(image["Format"], "lime");
+        // The stored object is byte for byte the independently built LiME image.
+        let key = image["Key"].as_str().unwrap();
+        assert_eq!(
+            key,
+            format!("MEM-{n}/333333333333/i-0123456789abcdef0/memory/i-0123456789abcdef0.lime")
+        );
+        let stored = s3
+            .get_object()
+            .bucket(&evidence)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert!(
+            stored.as_ref() == expected.as_slice(),
+            "stored image differs from the expected LiME image"
+        );
+        let sidecar = s3
+            .get_object()
+            .bucket(&evidence)
+            .key(format!("{key}.sha256"))
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(
+            String::from_utf8_lossy(&sidecar),
+            format!("{expected_sha}  i-0123456789abcdef0.lime\n")
+        );
+        // Retried Verify is harmless; clean-up finds nothing to abort.
+        run(
+            &memory,
+            &custody,
+            c(
+                "Verify",
+                json!({"Capture": capture.clone(), "Captured": receipts}),
+            ),
+        )
+        .await;
+        let cleaned = run(
+            &memory,
+            &custody,
+            c(
+                "CleanUp",
+                json!({"Memory": {"Capture": {"Result": capture}}}),
+            ),
+        )
+        .await;
+        assert_eq!(cleaned["AbortedUpload"], false);
+
+        let v = custody.verify(&format!("MEM-{n}")).await.unwrap();
+        assert!(v.ok(), "{v:?}");
+        let actions: Vec<&str> = v.ledger.iter().map(|e| e.record.action.as_str()).collect();
+        assert_eq!(actions, ["memory-method-chosen", "memory-captured"]);
+        assert_eq!(v.ledger[1].record.method.as_deref(), Some(method));
+        assert_eq!(v.artifacts[0].status, "intact");
+    }
+
+    // A tool whose staged hash does not match is refused on the host; the step fails, loudly.
+    put(
+        &s3,
+        &modules,
+        &format!("{tool_key}.sha256"),
+        format!("{}  irf-memdump\n", "0".repeat(64)).into_bytes(),
+    )
+    .await;
+    let memory = engine("kcore");
+    let case = json!({"case_id": "MEM-BAD", "account": "333333333333", "region": "eu-west-1",
+                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+    let payload = |action: &str, extra: Value| {
+        let mut p = json!({"Action": action, "Case": case.clone()});
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let command = run(&memory, &custody, payload("StartPreflight", json!({}))).await;
+    let choice = run(
+        &memory,
+        &custody,
+        payload("PreflightResult", json!({"Command": command})),
+    )
+    .await;
+    let capture = run(
+        &memory,
+        &custody,
+        payload("StartCapture", json!({"Method": choice})),
+    )
+    .await;
+    let mut err = None;
+    for _ in 0..3 {
+        match step(
+            &memory,
+            &custody,
+            &payload("CaptureResult", json!({"Capture": capture.clone()})),
+        )
+        .await
+        {
+            Err(HandlerError::Pending(_)) => continue,
+            other => {
+                err = Some(other);
+                break;
+            }
+        }
+    }
+    let err = err.unwrap().unwrap_err();
+    assert!(
+        matches!(&err, HandlerError::Fatal(m) if m.contains("refusing")),
+        "{err:?}"
+    );
+    let cleaned = run(
+        &memory,
+        &custody,
+        payload(
+            "CleanUp",
+            json!({"Memory": {"Capture": {"Result": capture}}}),
+        ),
+    )
+    .await;
+    assert_eq!(cleaned["AbortedUpload"], true, "the open upload is aborted");
+}
