@@ -325,6 +325,21 @@ impl<R: CommandRunner> Memory<R> {
         }
     }
 
+    /// Writes a small object to the evidence bucket (SHA-256 checked by S3).
+    async fn put_evidence(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<()> {
+        self.evidence
+            .put_object()
+            .bucket(&self.evidence_bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("s3:PutObject {key}"), e))?;
+        Ok(())
+    }
+
     /// The SHA-256 listed in a `sha256sum`-style sidecar in the modules bucket.
     async fn listed_sha256(&self, key: &str) -> Result<String> {
         let sidecar = evidence_keys::sidecar(key, "sha256");
@@ -503,16 +518,8 @@ impl<R: CommandRunner> Memory<R> {
             "receipts_url": receipts_url,
         });
         let plan_key = format!("{dir}plan.json");
-        self.evidence
-            .put_object()
-            .bucket(&self.evidence_bucket)
-            .key(&plan_key)
-            .content_type("application/json")
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-            .body(plan.to_string().into_bytes().into())
-            .send()
-            .await
-            .map_err(|e| error::aws(&format!("s3:PutObject {plan_key}"), e))?;
+        self.put_evidence(&plan_key, "application/json", plan.to_string().into_bytes())
+            .await?;
 
         let tool_key = streamer_key(arch);
         let mut params = BTreeMap::from([
@@ -569,20 +576,12 @@ impl<R: CommandRunner> Memory<R> {
             receipts_key,
             started_at: now(),
         };
-        self.evidence
-            .put_object()
-            .bucket(&self.evidence_bucket)
-            .key(&state_key)
-            .content_type("application/json")
-            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-            .body(
-                serde_json::to_vec(&capture)
-                    .map_err(HandlerError::fatal)?
-                    .into(),
-            )
-            .send()
-            .await
-            .map_err(|e| error::aws(&format!("s3:PutObject {state_key}"), e))?;
+        self.put_evidence(
+            &state_key,
+            "application/json",
+            serde_json::to_vec(&capture).map_err(HandlerError::fatal)?,
+        )
+        .await?;
         Ok(capture)
     }
 
@@ -717,16 +716,12 @@ impl<R: CommandRunner> Memory<R> {
         let name = capture.key.rsplit('/').next().unwrap_or(&capture.key);
         for (algorithm, value) in [("sha256", &sha256), ("md5", &md5)] {
             let key = evidence_keys::sidecar(&capture.key, algorithm);
-            self.evidence
-                .put_object()
-                .bucket(&self.evidence_bucket)
-                .key(&key)
-                .content_type("text/plain")
-                .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-                .body(format!("{value}  {name}\n").into_bytes().into())
-                .send()
-                .await
-                .map_err(|e| error::aws(&format!("s3:PutObject {key}"), e))?;
+            self.put_evidence(
+                &key,
+                "text/plain",
+                format!("{value}  {name}\n").into_bytes(),
+            )
+            .await?;
         }
         let format = field("format").as_str().unwrap_or("raw").to_owned();
         let sources = [

@@ -265,6 +265,15 @@ fn streamer() -> PathBuf {
     target.join("debug").join("irf-memdump")
 }
 
+/// A step's input as the workflow passes it.
+fn payload(case: &Value, action: &str, extra: Value) -> Value {
+    let mut p = json!({"Action": action, "Case": case});
+    p.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    p
+}
+
 async fn run(memory: &Memory<LocalSsm>, custody: &Custody, payload: Value) -> Value {
     // Pending steps are polled, as the workflow's Retry does.
     for _ in 0..5 {
@@ -367,13 +376,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         let memory = engine(method);
         let case = json!({"case_id": format!("MEM-{n}"), "account": "333333333333", "region": "eu-west-1",
                           "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
-        let c = |action: &str, extra: Value| {
-            let mut p = json!({"Action": action, "Case": case.clone()});
-            p.as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
-            p
-        };
+        let c = |action: &str, extra: Value| payload(&case, action, extra);
         let command = run(&memory, &custody, c("StartPreflight", json!({}))).await;
         let choice = run(
             &memory,
@@ -503,13 +506,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let memory = engine("kcore");
     let case = json!({"case_id": "MEM-BAD", "account": "333333333333", "region": "eu-west-1",
                       "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
-    let payload = |action: &str, extra: Value| {
-        let mut p = json!({"Action": action, "Case": case.clone()});
-        p.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        p
-    };
+    let payload = |action: &str, extra: Value| payload(&case, action, extra);
     let command = run(&memory, &custody, payload("StartPreflight", json!({}))).await;
     let choice = run(
         &memory,
