@@ -9,6 +9,7 @@ pub mod aws;
 pub mod containment;
 pub mod custody;
 pub mod digests;
+pub mod disk;
 pub mod error;
 pub mod handlers;
 pub mod imaging;
@@ -53,9 +54,7 @@ pub async fn dispatch(
             Handler::MemoryAcquisition => {
                 Box::pin(handlers::memory_acquisition::handle(aws, payload)).await
             }
-            Handler::DiskSnapshot => Err(HandlerError::Fatal(format!(
-                "handler {handler} is not available in this build of irf-runtime"
-            ))),
+            Handler::DiskSnapshot => Box::pin(handlers::disk_snapshot::handle(aws, payload)).await,
         };
         if let Err(e) = &result {
             tracing::error!(error = %e, kind = e.error_name(), "handler failed");

@@ -1,0 +1,82 @@
+//! Security account: the disk steps before imaging (snapshot, re-encrypt and share, copy into
+//! the security account) and the clean-up, through `IRAutomation` in the member account.
+
+use irf_core::contract;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::aws::Aws;
+use crate::disk::{Disk, VolumeSnapshot};
+use crate::error::{HandlerError, Result};
+use crate::handlers::case_record::Case;
+use crate::handlers::disk_imaging::DiskCopy;
+
+fn field<T: DeserializeOwned>(payload: &Value, pointer: &str) -> Result<T> {
+    serde_json::from_value(payload.pointer(pointer).cloned().unwrap_or(Value::Null))
+        .map_err(|e| HandlerError::Fatal(format!("disk step input {pointer} is invalid: {e}")))
+}
+
+/// Runs one disk step with `disk`.
+pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
+    let case: Case = field(payload, "/Case")?;
+    let action = payload
+        .get("Action")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match action {
+        "CreateSnapshots" => Ok(json!({ "Snapshots": disk.create_snapshots(&case).await? })),
+        "CheckSnapshots" => {
+            let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
+            disk.check_snapshots(&s).await?;
+            Ok(json!({ "Ready": true }))
+        }
+        "ShareSnapshots" => {
+            let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
+            Ok(json!({ "Shared": disk.share_snapshots(&case, &s).await? }))
+        }
+        "CheckShared" => {
+            let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
+            disk.check_shared(&s).await?;
+            Ok(json!({ "Ready": true }))
+        }
+        "CopySnapshots" => {
+            let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
+            Ok(json!({ "Copies": disk.copy_snapshots(&case, &s).await? }))
+        }
+        "CheckCopies" => {
+            let c: Vec<DiskCopy> = field(payload, "/Copies/Copies")?;
+            disk.check_copies(&c).await?;
+            Ok(json!({ "Ready": true }))
+        }
+        "CleanUp" => {
+            let report = disk.clean_up(&case).await?;
+            if !report.not_deleted.is_empty() {
+                tracing::warn!(case_id = %case.case_id, not_deleted = ?report.not_deleted, "some snapshots could not be deleted");
+            }
+            serde_json::to_value(report).map_err(HandlerError::fatal)
+        }
+        other => Err(HandlerError::Fatal(format!(
+            "disk-snapshot has no action {other:?}"
+        ))),
+    }
+}
+
+/// Handles a disk step in Lambda.
+pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
+    let case: Case = field(&payload, "/Case")?;
+    let home = aws.home_region();
+    let disk = Disk {
+        member: aws.ec2(
+            &aws.assume(&case.account, contract::IR_AUTOMATION_ROLE, &case.region)
+                .await?,
+        ),
+        member_home: aws.ec2(
+            &aws.assume(&case.account, contract::IR_AUTOMATION_ROLE, &home)
+                .await?,
+        ),
+        security: aws.ec2(&aws.here(&home)),
+        security_account: aws.caller_account().await?,
+        home_region: home,
+    };
+    step(&disk, &payload).await
+}
