@@ -63,6 +63,15 @@ impl StreamHashes {
         self.md5.update(bytes);
     }
 
+    /// Feeds the next bytes, SHA-256 and MD5 on two threads.
+    pub fn update_parallel(&mut self, bytes: &[u8]) {
+        let StreamHashes { sha256, md5 } = self;
+        std::thread::scope(|s| {
+            s.spawn(|| sha256.update(bytes));
+            md5.update(bytes);
+        });
+    }
+
     /// The digests of everything fed.
     pub fn finish(self) -> Digests {
         Digests {

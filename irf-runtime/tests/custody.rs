@@ -230,3 +230,100 @@ async fn the_ledger_is_chained_signed_and_verified_and_tampering_is_caught() {
         "{v:?}"
     );
 }
+
+/// `irf evidence image-snapshot` images a snapshot written through the EBS direct API into a
+/// bucket, as the workflow does, and refuses a malformed snapshot id before any call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_images_a_snapshot_into_a_bucket() {
+    let Some(endpoint) = emulator() else { return };
+    let (account, conf) = fresh_account(&endpoint, REGION).await;
+    let ebs = aws_sdk_ebs::Client::new(&conf);
+    let snapshot = ebs
+        .start_snapshot()
+        .volume_size(1)
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id()
+        .unwrap()
+        .to_owned();
+    let block: Vec<u8> = (0..512 * 1024u32).map(|i| (i % 253) as u8).collect();
+    ebs.put_snapshot_block()
+        .snapshot_id(&snapshot)
+        .block_index(3)
+        .data_length(block.len() as i32)
+        .checksum(digests::b64(&digests::sha256(&block)))
+        .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
+        .block_data(block.clone().into())
+        .send()
+        .await
+        .unwrap();
+    ebs.complete_snapshot()
+        .snapshot_id(&snapshot)
+        .changed_blocks_count(1)
+        .send()
+        .await
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("irf-cli-images-{account}");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+
+    let out = irf(
+        &endpoint,
+        &[
+            "evidence",
+            "image-snapshot",
+            "--account",
+            &account,
+            "--region",
+            REGION,
+            "--snapshot-id",
+            &snapshot,
+            "--bucket",
+            &bucket,
+            "--prefix",
+            "CASE-CLI/333333333333/i-0123456789abcdef0",
+            "--volume-id",
+            "vol-0123456789abcdef0",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // The expected image: 1 GiB of zeros but block 3.
+    let mut sha = sha2::Sha256::default();
+    let zeros = vec![0u8; 512 * 1024];
+    for i in 0..2048 {
+        sha2::Digest::update(&mut sha, if i == 3 { &block } else { &zeros });
+    }
+    let expected = digests::hex(&sha2::Digest::finalize(sha));
+    let key =
+        "CASE-CLI/333333333333/i-0123456789abcdef0/vol-0123456789abcdef0/vol-0123456789abcdef0.raw";
+    assert!(text(&out).contains(key), "{}", text(&out));
+    assert_eq!(
+        get(&s3, &bucket, &format!("{key}.sha256")).await,
+        format!("{expected}  vol-0123456789abcdef0.raw\n")
+    );
+
+    let bad = irf(
+        &endpoint,
+        &[
+            "evidence",
+            "image-snapshot",
+            "--account",
+            &account,
+            "--region",
+            REGION,
+            "--snapshot-id",
+            "vol-123",
+            "--bucket",
+            &bucket,
+            "--prefix",
+            "P",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("--snapshot-id"), "{}", text(&bad));
+}

@@ -93,7 +93,8 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         metadata: &[(&str, &str)],
     ) -> impl std::future::Future<Output = Result<String>> + Send;
-    /// Uploads one part, checked by S3 against `sha256_b64` and `md5_b64`; returns the ETag.
+    /// Uploads one part, checked by S3 against `sha256_b64` (a signed `x-amz-checksum-sha256`,
+    /// which also satisfies Object Lock's integrity requirement); returns the ETag.
     fn upload_part(
         &self,
         key: &str,
@@ -101,7 +102,6 @@ pub trait ObjectStore: Send + Sync {
         number: i32,
         body: bytes::Bytes,
         sha256_b64: &str,
-        md5_b64: &str,
     ) -> impl std::future::Future<Output = Result<String>> + Send;
     /// Reads a small object.
     fn get(&self, key: &str) -> impl std::future::Future<Output = Result<Vec<u8>>> + Send;
@@ -417,7 +417,13 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
                     let snapshot = snapshot.clone();
                     async move {
                         let data = self.blocks.get(&snapshot, index, &token).await?;
-                        verify_block(&snapshot, index, block_size, &data)?;
+                        // Checked on the blocking pool, so blocks are verified in parallel.
+                        let checked = data.clone();
+                        tokio::task::spawn_blocking(move || {
+                            verify_block(&snapshot, index, block_size, &checked)
+                        })
+                        .await
+                        .map_err(HandlerError::fatal)??;
                         Ok::<_, HandlerError>((index, data))
                     }
                 }))
@@ -443,7 +449,13 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             }
             c.allocated_blocks += fetched.len() as u64;
             c.sparse_blocks += (end - c.next_block) - fetched.len() as u64;
-            hashes.update(&raw);
+            // The image's SHA-256 and MD5 and the raw part's SHA-256 are three passes over the
+            // same bytes: run them on three threads.
+            let raw_part_sha = std::thread::scope(|s| {
+                let part = (!c.compress).then(|| s.spawn(|| digests::sha256(&raw)));
+                hashes.update_parallel(&raw);
+                part.map(|h| h.join().expect("hashing thread"))
+            });
             c.next_block = end;
             let last = c.next_block >= c.total_blocks;
             let body = if c.compress {
@@ -460,7 +472,11 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             if c.compress {
                 stored.update(&body);
             }
-            receipts.push(self.upload(&mut c, &mut composite, body).await?);
+            let sha = match raw_part_sha {
+                Some(sha) => sha,
+                None => digests::sha256(&body),
+            };
+            receipts.push(self.upload(&mut c, &mut composite, body, sha).await?);
         }
         c.runs += 1;
         if !receipts.is_empty() {
@@ -500,9 +516,8 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
         c: &mut Cursor,
         composite: &mut Sha256State,
         body: Vec<u8>,
+        sha: [u8; 32],
     ) -> Result<StoredPart> {
-        let sha = digests::sha256(&body);
-        let md5 = digests::md5(&body);
         c.stored_bytes += body.len() as u64;
         composite.update(&sha);
         let sha256 = digests::b64(&sha);
@@ -514,7 +529,6 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
                 c.next_part,
                 bytes::Bytes::from(body),
                 &sha256,
-                &digests::b64(&md5),
             )
             .await?;
         let part = StoredPart {

@@ -39,7 +39,6 @@ impl ObjectStore for S3Store {
         number: i32,
         body: bytes::Bytes,
         sha256_b64: &str,
-        md5_b64: &str,
     ) -> Result<String> {
         let out = self
             .client
@@ -49,7 +48,6 @@ impl ObjectStore for S3Store {
             .upload_id(upload_id)
             .part_number(number)
             .checksum_sha256(sha256_b64)
-            .content_md5(md5_b64)
             .body(body.into())
             .send()
             .await
