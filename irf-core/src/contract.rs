@@ -24,6 +24,12 @@ pub const ACQUISITION_TAG_VALUE: &str = "True";
 /// Tag key carrying the case id on every resource an acquisition creates.
 pub const CASE_ID_TAG: &str = "case-id";
 
+/// Tag key naming the acquisition step that made a snapshot (`original`, `shared`, `evidence`).
+pub const SNAPSHOT_STAGE_TAG: &str = "irf-stage";
+
+/// Tag key naming the member volume a snapshot descends from.
+pub const SOURCE_VOLUME_TAG: &str = "irf-source-volume";
+
 /// Role assumed by the security account in every member account.
 pub const IR_AUTOMATION_ROLE: &str = "IRAutomation";
 

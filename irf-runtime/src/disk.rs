@@ -20,10 +20,7 @@ use crate::error::{self, HandlerError, Result};
 use crate::handlers::case_record::Case;
 use crate::handlers::disk_imaging::DiskCopy;
 
-/// Tag key naming the step that made a snapshot.
-pub const STAGE_TAG: &str = "irf-stage";
-/// Tag key naming the member volume a snapshot descends from.
-pub const SOURCE_VOLUME_TAG: &str = "irf-source-volume";
+use contract::{SNAPSHOT_STAGE_TAG as STAGE_TAG, SOURCE_VOLUME_TAG};
 
 /// A snapshot of one volume at some stage.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,7 +230,6 @@ impl Disk {
                 )
                 .description(format!("IRF case {}: {}", case.case_id, case.instance_id))
                 .tag_specifications(tags(case, "original", None))
-                .copy_tags_from_source(aws_sdk_ec2::types::CopyTagsFromSource::Volume)
                 .send()
                 .await
                 .map_err(|e| error::aws(&format!("ec2:CreateSnapshots {}", case.instance_id), e))?;

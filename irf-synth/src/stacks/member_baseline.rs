@@ -104,7 +104,12 @@ pub(super) fn template(fw: &Framework) -> Template {
         .when(
             "ForAllValues:StringEquals",
             "aws:TagKeys",
-            Expr::strs([contract::ACQUISITION_TAG, contract::CASE_ID_TAG]),
+            Expr::strs([
+                contract::ACQUISITION_TAG,
+                contract::CASE_ID_TAG,
+                contract::SNAPSHOT_STAGE_TAG,
+                contract::SOURCE_VOLUME_TAG,
+            ]),
         ),
         Statement::allow(&["ec2:CopySnapshot"])
             .sid("CopyFromCaseSnapshots")
@@ -147,6 +152,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             "ssm:DescribeInstanceInformation",
             "ssm:GetCommandInvocation",
             "ssm:ListCommandInvocations",
+            "ssm:ListCommands",
         ])
         .sid("ReadState")
         .on_all(),

@@ -522,8 +522,9 @@ pub(super) fn template(fw: &Framework) -> Template {
                     ),
                 ),
             ]),
-            timeout: 300,
-            memory: 256,
+            // Verification re-reads and re-hashes the whole memory image from S3.
+            timeout: 900,
+            memory: 1024,
             vpc: None,
         },
     );
