@@ -150,6 +150,12 @@ pub mod module_keys {
     pub fn lime_module(os_name: &str, kernel: &str) -> String {
         format!("{os_name}/{kernel}/lime-{kernel}.ko")
     }
+
+    /// The static memory streamer for instances of `arch` (`uname -m`: `x86_64`, `aarch64`):
+    /// `tools/irf-memdump-<arch>`, with its SHA-256 in `tools/irf-memdump-<arch>.sha256`.
+    pub fn streamer(arch: &str) -> String {
+        format!("tools/irf-memdump-{arch}")
+    }
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
 /// Key of the streamer for an architecture in the modules bucket (`tools/irf-memdump-x86_64`);
 /// its SHA-256 is in `<key>.sha256` (`sha256sum` format).
 pub fn streamer_key(arch: &str) -> String {
-    format!("tools/{STREAMER}-{arch}")
+    module_keys::streamer(arch)
 }
 
 /// Where a command stands.

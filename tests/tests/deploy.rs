@@ -129,6 +129,55 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         "the forensics account holds exactly its three stacks: {names:?}"
     );
 
+    // The memory streamer of the packaged architecture is staged in the modules bucket with its
+    // SHA-256, as the capture expects it (scripts/test packages arm64 instances' aarch64 one).
+    let security_home = common::account(&endpoint, &acct.security, "us-east-1").await;
+    let automation = outputs(&endpoint, &synth, &format!("{p}-security-automation")).await;
+    let modules = &automation["ModulesBucketName"];
+    let key = irf_core::contract::module_keys::streamer("aarch64");
+    let staged = common::s3(&security_home)
+        .get_object()
+        .bucket(modules)
+        .key(&key)
+        .send()
+        .await
+        .expect("the aarch64 streamer is staged")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let sidecar = common::s3(&security_home)
+        .get_object()
+        .bucket(modules)
+        .key(format!("{key}.sha256"))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(
+        String::from_utf8_lossy(&sidecar),
+        format!(
+            "{}  irf-memdump-aarch64\n",
+            irf_runtime::digests::hex(&irf_runtime::digests::sha256(&staged))
+        )
+    );
+    assert_eq!(&staged[..4], b"\x7fELF", "a static Linux binary");
+    if let irf_synth::deploy::assets::AssetSource::Dir(d) = common::asset_source()
+        && !d.join("irf-memdump-x86_64").exists()
+    {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("no x86_64 memory streamer in the asset directory")),
+            "a missing architecture is reported: {lines:?}"
+        );
+    }
+
     // The evidence bucket is encrypted with the forensics account's evidence key.
     let forensics = common::account(&endpoint, &acct.forensics, "us-east-1").await;
     let analysis = outputs(&endpoint, &synth, &format!("{p}-forensics-analysis")).await;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use irf_synth::deploy::assets::{self, AssetSource};
 
-/// Build the irf-runtime Lambda asset (`irf-runtime-<arch>.zip`) for `deploy --asset-dir`.
+/// Build the irf-runtime Lambda asset (`irf-runtime-<arch>.zip`) and the static memory streamer
+/// for instances of the same architecture (`irf-memdump-<uname -m>`) for `deploy --asset-dir`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PackageArgs {
     /// Output directory.
@@ -36,6 +37,15 @@ impl PackageArgs {
                 asset.zip.len(),
                 asset.sha256
             );
+            let workspace = AssetSource::Build {
+                workspace: super::deploy::workspace(),
+            };
+            let streamer =
+                assets::streamer(&workspace, arch)?.context("the streamer was not built")?;
+            let path = self.out.join(assets::streamer_file(arch)?);
+            std::fs::write(&path, &streamer)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("{} ({} bytes)", path.display(), streamer.len());
         }
         Ok(())
     }

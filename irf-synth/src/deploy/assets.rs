@@ -117,6 +117,56 @@ pub fn package(source: &AssetSource, architecture: &str) -> Result<Asset, Deploy
 
 /// Cross-builds `irf-runtime`'s `bootstrap` with cargo-zigbuild from the tools virtualenv.
 pub fn build_bootstrap(workspace: &Path, architecture: &str) -> Result<PathBuf, DeployError> {
+    zigbuild(workspace, architecture, "irf-runtime", "bootstrap")
+}
+
+/// The memory streamer's name for an architecture (`uname -m` on the instance).
+pub fn streamer_arch(architecture: &str) -> Result<&'static str, DeployError> {
+    match architecture {
+        "arm64" => Ok("aarch64"),
+        "x86_64" => Ok("x86_64"),
+        other => Err(DeployError::Asset(format!(
+            "unknown architecture {other:?}"
+        ))),
+    }
+}
+
+/// File name of the memory streamer binary in a package directory: `irf-memdump-<uname -m>`.
+pub fn streamer_file(architecture: &str) -> Result<String, DeployError> {
+    Ok(format!("irf-memdump-{}", streamer_arch(architecture)?))
+}
+
+/// The static memory streamer (`irf-memdump`) for instances of `architecture`: read from a
+/// package directory, or cross-built. `None` when a package directory lacks it.
+pub fn streamer(source: &AssetSource, architecture: &str) -> Result<Option<Vec<u8>>, DeployError> {
+    match source {
+        AssetSource::Dir(dir) => {
+            let path = dir.join(streamer_file(architecture)?);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(DeployError::Asset(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                ))),
+            }
+        }
+        AssetSource::Build { workspace } => {
+            let binary = zigbuild(workspace, architecture, "irf-memdump", "irf-memdump")?;
+            std::fs::read(&binary)
+                .map(Some)
+                .map_err(|e| DeployError::Asset(format!("cannot read {}: {e}", binary.display())))
+        }
+    }
+}
+
+/// Cross-builds one binary of the workspace, static (musl), with cargo-zigbuild.
+fn zigbuild(
+    workspace: &Path,
+    architecture: &str,
+    package: &str,
+    bin: &str,
+) -> Result<PathBuf, DeployError> {
     let triple = target_triple(architecture)?;
     let venv_bin = workspace.join(".venv/bin");
     let path = match std::env::var_os("PATH") {
@@ -138,9 +188,9 @@ pub fn build_bootstrap(workspace: &Path, architecture: &str) -> Result<PathBuf, 
             "--target",
             triple,
             "-p",
-            "irf-runtime",
+            package,
             "--bin",
-            "bootstrap",
+            bin,
         ])
         .status()
         .map_err(|e| {
@@ -153,7 +203,7 @@ pub fn build_bootstrap(workspace: &Path, architecture: &str) -> Result<PathBuf, 
             "cargo zigbuild for {triple} failed ({status}); is the target installed (rustup target add {triple})?"
         )));
     }
-    Ok(workspace.join(format!("target/{triple}/lambda/bootstrap")))
+    Ok(workspace.join(format!("target/{triple}/lambda/{bin}")))
 }
 
 /// Creates the asset bucket if missing: encrypted, versioned, private, owner-enforced, TLS only.
@@ -304,6 +354,46 @@ pub async fn upload(
         .send()
         .await
         .map_err(|e| DeployError::aws(&format!("s3:PutObject s3://{bucket}/{key}"), e))?;
+    Ok(true)
+}
+
+/// Stages the memory streamer for `architecture` in the modules bucket with its `sha256sum`
+/// sidecar (what the capture checks before running it); false when the same binary is there.
+pub async fn stage_streamer(
+    s3: &Client,
+    bucket: &str,
+    architecture: &str,
+    binary: Vec<u8>,
+) -> Result<bool, DeployError> {
+    let key = irf_core::contract::module_keys::streamer(streamer_arch(architecture)?);
+    let sidecar = format!("{key}.sha256");
+    let sha = hex(&Sha256::digest(&binary));
+    let listed = match s3.get_object().bucket(bucket).key(&sidecar).send().await {
+        Ok(o) => o
+            .body
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.into_bytes()).into_owned())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if listed.split_whitespace().next() == Some(sha.as_str()) {
+        return Ok(false);
+    }
+    let name = key.rsplit('/').next().unwrap_or(&key).to_owned();
+    for (k, body) in [
+        (key.clone(), binary),
+        (sidecar, format!("{sha}  {name}\n").into_bytes()),
+    ] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(&k)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| DeployError::aws(&format!("s3:PutObject s3://{bucket}/{k}"), e))?;
+    }
     Ok(true)
 }
 

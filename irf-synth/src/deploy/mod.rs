@@ -312,6 +312,34 @@ impl Deployer {
         &self.ctx
     }
 
+    /// Stages the memory streamer for both instance architectures in the modules bucket (a
+    /// package directory without one is reported: memory capture on such instances needs it).
+    async fn stage_streamers(
+        &self,
+        stack: &str,
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+    ) -> Result<(), DeployError> {
+        for arch in ["arm64", "x86_64"] {
+            let source = self.assets.clone();
+            let binary = tokio::task::spawn_blocking(move || assets::streamer(&source, arch))
+                .await
+                .map_err(|e| DeployError::Asset(format!("building the streamer: {e}")))??;
+            match binary {
+                Some(b) => {
+                    if assets::stage_streamer(s3, bucket, arch, b).await? {
+                        self.reporter.event(stack, &format!("staged the {arch} memory streamer in {bucket}"));
+                    }
+                }
+                None => self.reporter.event(
+                    stack,
+                    &format!("no {arch} memory streamer in the asset directory (irf-synth package --arch {arch}); memory capture on {arch} instances needs it"),
+                ),
+            }
+        }
+        Ok(())
+    }
+
     async fn asset(&self, architecture: &str) -> Result<Arc<Asset>, DeployError> {
         let mut packaged = self.packaged.lock().await;
         if let Some(a) = packaged.get(architecture) {
@@ -669,6 +697,9 @@ impl Deployer {
             .await?
             .map(|d| d.outputs)
             .unwrap_or_default();
+        if let Some(bucket) = outputs.get(crate::stacks::outputs::MODULES_BUCKET) {
+            self.stage_streamers(&s.name, &s3, bucket).await?;
+        }
         self.reporter.finish(
             &s.name,
             match outcome {
