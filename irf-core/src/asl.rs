@@ -573,6 +573,24 @@ impl GraphBuilder {
 pub struct AslError(pub String);
 
 impl StateMachine {
+    /// The definition JSON with every `${Placeholder}` replaced by `resolve(placeholder)`, as
+    /// CloudFormation's `DefinitionSubstitutions` does (tests and validators use this).
+    pub fn resolved(&self, resolve: impl Fn(&str) -> String) -> String {
+        let text = serde_json::to_string_pretty(self).expect("a state machine serializes");
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("${") {
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
+            out.push_str(&rest[..start]);
+            out.push_str(&resolve(&rest[start + 2..start + len]));
+            rest = &rest[start + len + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// Every task target in the machine, including nested graphs (sorted, deduplicated).
     pub fn targets(&self) -> BTreeSet<TaskTarget> {
         let mut out = BTreeSet::new();

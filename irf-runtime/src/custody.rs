@@ -26,7 +26,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use irf_core::contract::evidence_keys;
 use serde::{Deserialize, Serialize};
 
-use crate::digests::{self, StreamHashes};
+use crate::digests;
 use crate::error::{self, HandlerError, Result};
 
 /// `prev` of the first entry.
@@ -287,26 +287,7 @@ where
 impl Custody {
     /// Reads an object as text with its ETag; `None` when it does not exist.
     async fn read(&self, key: &str) -> Result<Option<(String, String)>> {
-        match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(out) => {
-                let etag = out.e_tag().unwrap_or_default().to_owned();
-                let body = out.body.collect().await.map_err(|e| {
-                    HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
-                })?;
-                let text = String::from_utf8(body.into_bytes().to_vec())
-                    .map_err(|_| HandlerError::Fatal(format!("{key} is not UTF-8 text")))?;
-                Ok(Some((text, etag)))
-            }
-            Err(e) if error::code(&e) == Some("NoSuchKey") => Ok(None),
-            Err(e) => Err(error::aws(&format!("s3:GetObject {key}"), e)),
-        }
+        crate::objects::text(&self.s3, &self.bucket, key).await
     }
 
     /// Writes `body` to `key` only if it is still at `etag` (or absent when `None`); false on a
@@ -461,32 +442,6 @@ impl Custody {
         }
     }
 
-    /// Recomputes an object's SHA-256 and MD5, streaming; `None` when it does not exist.
-    async fn rehash(&self, key: &str) -> Result<Option<(u64, digests::Digests)>> {
-        let out = match self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if error::code(&e) == Some("NoSuchKey") => return Ok(None),
-            Err(e) => return Err(error::aws(&format!("s3:GetObject {key}"), e)),
-        };
-        let mut body = out.body;
-        let mut hashes = StreamHashes::default();
-        let mut bytes = 0u64;
-        while let Some(chunk) = body.try_next().await.map_err(|e| {
-            HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
-        })? {
-            bytes += chunk.len() as u64;
-            hashes.update(&chunk);
-        }
-        Ok(Some((bytes, hashes.finish())))
-    }
-
     /// Checks a case's custody record end to end.
     pub async fn verify(&self, case_id: &str) -> Result<Verification> {
         let key = evidence_keys::custody_ledger(case_id);
@@ -553,7 +508,8 @@ impl Custody {
             actual_sha256: actual,
             bytes: a.bytes,
         };
-        let Some((bytes, found)) = self.rehash(&a.key).await? else {
+        let Some((bytes, found)) = crate::objects::rehash(&self.s3, &self.bucket, &a.key).await?
+        else {
             return Ok(verdict(
                 "missing",
                 Some("the object does not exist".into()),

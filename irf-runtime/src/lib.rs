@@ -14,6 +14,7 @@ pub mod error;
 pub mod handlers;
 pub mod imaging;
 pub mod memory;
+pub mod objects;
 pub mod responder;
 pub mod slack;
 

@@ -26,21 +26,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::custody::{Artifact, Custody, Record};
-use crate::digests::StreamHashes;
 use crate::error::{self, HandlerError, Result};
 use crate::handlers::case_record::Case;
 
-/// Name of the streamer binary in the capture document and the modules bucket.
-pub const STREAMER: &str = "irf-memdump";
-
 /// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
-
-/// Key of the streamer for an architecture in the modules bucket (`tools/irf-memdump-x86_64`);
-/// its SHA-256 is in `<key>.sha256` (`sha256sum` format).
-pub fn streamer_key(arch: &str) -> String {
-    module_keys::streamer(arch)
-}
 
 /// Where a command stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -311,18 +301,9 @@ impl<R: CommandRunner> Memory<R> {
         bucket: &str,
         key: &str,
     ) -> Result<Option<String>> {
-        match client.get_object().bucket(bucket).key(key).send().await {
-            Ok(o) => {
-                let body = o.body.collect().await.map_err(|e| {
-                    HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
-                })?;
-                Ok(Some(
-                    String::from_utf8_lossy(&body.into_bytes()).into_owned(),
-                ))
-            }
-            Err(e) if error::code(&e) == Some("NoSuchKey") => Ok(None),
-            Err(e) => Err(error::aws(&format!("s3:GetObject s3://{bucket}/{key}"), e)),
-        }
+        Ok(crate::objects::text(client, bucket, key)
+            .await?
+            .map(|(text, _)| text))
     }
 
     /// Writes a small object to the evidence bucket (SHA-256 checked by S3).
@@ -521,7 +502,7 @@ impl<R: CommandRunner> Memory<R> {
         self.put_evidence(&plan_key, "application/json", plan.to_string().into_bytes())
             .await?;
 
-        let tool_key = streamer_key(arch);
+        let tool_key = module_keys::streamer(arch);
         let mut params = BTreeMap::from([
             ("Method".to_owned(), choice.method.clone()),
             (
@@ -686,27 +667,15 @@ impl<R: CommandRunner> Memory<R> {
                 ));
             }
         }
-        let out = self
-            .evidence
-            .get_object()
-            .bucket(&self.evidence_bucket)
-            .key(&capture.key)
-            .send()
-            .await
-            .map_err(|e| error::aws(&format!("s3:GetObject {}", capture.key), e))?;
-        let mut body = out.body;
-        let mut hashes = StreamHashes::default();
-        let mut stored = 0u64;
-        while let Some(chunk) = body.try_next().await.map_err(|e| {
-            HandlerError::Retryable(format!(
-                "s3:GetObject {}: reading the body: {e}",
-                capture.key
-            ))
-        })? {
-            stored += chunk.len() as u64;
-            hashes.update(&chunk);
-        }
-        let found = hashes.finish();
+        let (stored, found) =
+            crate::objects::rehash(&self.evidence, &self.evidence_bucket, &capture.key)
+                .await?
+                .ok_or_else(|| {
+                    HandlerError::Fatal(format!(
+                        "{} is missing after its upload was completed",
+                        capture.key
+                    ))
+                })?;
         if stored != bytes || found.sha256 != sha256 || found.md5 != md5 {
             return Err(HandlerError::Fatal(format!(
                 "{} holds {stored} bytes hashing to {} / {}; the host streamed {bytes} bytes hashing to {sha256} / {md5}",

@@ -8,19 +8,14 @@ use std::process::Command;
 
 use irf_synth::stacks::workflows;
 
-fn resolved(machine: &irf_core::asl::StateMachine) -> String {
-    let mut text = serde_json::to_string_pretty(machine).unwrap();
-    while let Some(start) = text.find("${") {
-        let end = start + text[start..].find('}').unwrap();
-        let name = text[start + 2..end].trim_end_matches("Arn").to_owned();
-        let arn = if name.ends_with("Topic") {
-            format!("arn:aws:sns:us-east-1:111111111111:{name}")
-        } else {
-            format!("arn:aws:lambda:us-east-1:111111111111:function:{name}")
-        };
-        text.replace_range(start..=end, &arn);
+/// Function and topic ARNs for the definition's placeholders.
+fn arn(placeholder: &str) -> String {
+    let name = placeholder.trim_end_matches("Arn");
+    if name.ends_with("Topic") {
+        format!("arn:aws:sns:us-east-1:111111111111:{name}")
+    } else {
+        format!("arn:aws:lambda:us-east-1:111111111111:function:{name}")
     }
-    text
 }
 
 #[test]
@@ -39,7 +34,7 @@ fn every_workflow_definition_passes_asl_validator() {
         ("combined", workflows::combined_machine()),
     ] {
         let path = dir.path().join(format!("{name}.json"));
-        std::fs::write(&path, resolved(&machine)).unwrap();
+        std::fs::write(&path, machine.resolved(arn)).unwrap();
         let out = Command::new(&tool)
             .arg("--json-path")
             .arg(&path)

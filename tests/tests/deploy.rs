@@ -135,30 +135,9 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
     let automation = outputs(&endpoint, &synth, &format!("{p}-security-automation")).await;
     let modules = &automation["ModulesBucketName"];
     let key = irf_core::contract::module_keys::streamer("aarch64");
-    let staged = common::s3(&security_home)
-        .get_object()
-        .bucket(modules)
-        .key(&key)
-        .send()
-        .await
-        .expect("the aarch64 streamer is staged")
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
-    let sidecar = common::s3(&security_home)
-        .get_object()
-        .bucket(modules)
-        .key(format!("{key}.sha256"))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let modules_s3 = common::s3(&security_home);
+    let staged = common::object(&modules_s3, modules, &key).await;
+    let sidecar = common::object(&modules_s3, modules, &format!("{key}.sha256")).await;
     assert_eq!(
         String::from_utf8_lossy(&sidecar),
         format!(

@@ -112,21 +112,6 @@ async fn bucket(conf: &SdkConfig, name: &str) -> aws_sdk_s3::Client {
     s3
 }
 
-async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    s3.get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("{key}: {e:?}"))
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
-}
-
 /// Flips one byte of one block after it was read.
 struct Corrupting<B> {
     inner: B,
@@ -213,7 +198,7 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
     assert_eq!(r.sparse_blocks, GIB_BLOCKS - written_blocks().len() as u64);
 
     // What S3 holds hashes to the same value (read back independently).
-    let stored = object(&s3, &bucket_name, &job.key).await;
+    let stored = common::object(&s3, &bucket_name, &job.key).await;
     assert_eq!(hex(&Sha256::digest(&stored)), sha);
     assert_eq!(
         &stored[600 * BLOCK..601 * BLOCK],
@@ -224,18 +209,21 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
         "sparse blocks are zero-filled"
     );
     let sidecar =
-        String::from_utf8(object(&s3, &bucket_name, &format!("{}.sha256", job.key)).await).unwrap();
+        String::from_utf8(common::object(&s3, &bucket_name, &format!("{}.sha256", job.key)).await)
+            .unwrap();
     assert_eq!(sidecar, format!("{sha}  vol-0123456789abcdef0.raw\n"));
     let md5_sidecar =
-        String::from_utf8(object(&s3, &bucket_name, &format!("{}.md5", job.key)).await).unwrap();
+        String::from_utf8(common::object(&s3, &bucket_name, &format!("{}.md5", job.key)).await)
+            .unwrap();
     assert_eq!(md5_sidecar, format!("{md5}  vol-0123456789abcdef0.raw\n"));
     // The block manifest lists every allocated block with EBS's checksum.
     let summary: serde_json::Value =
-        serde_json::from_slice(&object(&s3, &bucket_name, &r.manifest_key).await).unwrap();
+        serde_json::from_slice(&common::object(&s3, &bucket_name, &r.manifest_key).await).unwrap();
     let mut listed = Vec::new();
     for chunk in summary["BlockManifests"].as_array().unwrap() {
         let text =
-            String::from_utf8(object(&s3, &bucket_name, chunk.as_str().unwrap()).await).unwrap();
+            String::from_utf8(common::object(&s3, &bucket_name, chunk.as_str().unwrap()).await)
+                .unwrap();
         for line in text.lines() {
             let l: serde_json::Value = serde_json::from_str(line).unwrap();
             let i = l["block"].as_u64().unwrap();
@@ -267,7 +255,7 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
     let done = gz.image(gz_job.clone()).await.expect("compressed image");
     let gr = done.result.unwrap();
     assert_eq!(gr.digests.sha256, sha);
-    let packed = object(&s3, &bucket_name, &gz_job.key).await;
+    let packed = common::object(&s3, &bucket_name, &gz_job.key).await;
     assert!(
         packed.len() < 24 * 1024 * 1024,
         "1 GiB, mostly zeros, compresses: {} bytes",

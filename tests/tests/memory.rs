@@ -22,7 +22,7 @@ use irf_runtime::HandlerError;
 use irf_runtime::custody::Custody;
 use irf_runtime::digests;
 use irf_runtime::handlers::memory_acquisition::step;
-use irf_runtime::memory::{CommandRunner, CommandStatus, Memory, streamer_key};
+use irf_runtime::memory::{CommandRunner, CommandStatus, Memory};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -322,7 +322,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
 
     // Stage the streamer and a LiME module with their SHA-256s, as the deployer does.
     let tool = std::fs::read(streamer()).unwrap();
-    let tool_key = streamer_key("x86_64");
+    let tool_key = irf_core::contract::module_keys::streamer("x86_64");
     put(&s3, &modules, &tool_key, tool.clone()).await;
     put(
         &s3,
@@ -434,34 +434,12 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             key,
             format!("MEM-{n}/333333333333/i-0123456789abcdef0/memory/i-0123456789abcdef0.lime")
         );
-        let stored = s3
-            .get_object()
-            .bucket(&evidence)
-            .key(key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let stored = common::object(&s3, &evidence, key).await;
         assert!(
-            stored.as_ref() == expected.as_slice(),
+            stored.as_slice() == expected.as_slice(),
             "stored image differs from the expected LiME image"
         );
-        let sidecar = s3
-            .get_object()
-            .bucket(&evidence)
-            .key(format!("{key}.sha256"))
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let sidecar = common::object(&s3, &evidence, &format!("{key}.sha256")).await;
         assert_eq!(
             String::from_utf8_lossy(&sidecar),
             format!("{expected_sha}  i-0123456789abcdef0.lime\n")

@@ -29,20 +29,6 @@ const EMULATOR_DEFAULT_ACCOUNT: &str = "123456789012";
 /// One execution at a time: they share the default account's result queue.
 static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The definition with every `${XxxFunctionArn}` replaced by a function ARN of `account`.
-fn definition(machine: &StateMachine, account: &str) -> String {
-    let mut text = serde_json::to_string(machine).unwrap();
-    while let Some(start) = text.find("${") {
-        let end = start + text[start..].find('}').unwrap();
-        let name = text[start + 2..end].trim_end_matches("Arn").to_owned();
-        text.replace_range(
-            start..=end,
-            &format!("arn:aws:lambda:{HOME}:{account}:function:{name}"),
-        );
-    }
-    text
-}
-
 async fn queue(endpoint: &str, results: Vec<Value>) {
     let body = json!({
         "results": results.iter().map(Value::to_string).collect::<Vec<_>>(),
@@ -70,7 +56,12 @@ async fn execute(
         .create_state_machine()
         .name(name)
         .role_arn(format!("arn:aws:iam::{account}:role/irf-workflows"))
-        .definition(definition(machine, account))
+        .definition(machine.resolved(|p| {
+            format!(
+                "arn:aws:lambda:{HOME}:{account}:function:{}",
+                p.trim_end_matches("Arn")
+            )
+        }))
         .send()
         .await
         .unwrap()

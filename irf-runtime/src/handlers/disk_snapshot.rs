@@ -2,7 +2,6 @@
 //! the security account) and the clean-up, through `IRAutomation` in the member account.
 
 use irf_core::contract;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::aws::Aws;
@@ -11,9 +10,8 @@ use crate::error::{HandlerError, Result};
 use crate::handlers::case_record::Case;
 use crate::handlers::disk_imaging::DiskCopy;
 
-fn field<T: DeserializeOwned>(payload: &Value, pointer: &str) -> Result<T> {
-    serde_json::from_value(payload.pointer(pointer).cloned().unwrap_or(Value::Null))
-        .map_err(|e| HandlerError::Fatal(format!("disk step input {pointer} is invalid: {e}")))
+fn field<T: serde::de::DeserializeOwned>(payload: &Value, pointer: &str) -> Result<T> {
+    super::input(payload, pointer, "disk")
 }
 
 /// Runs one disk step with `disk`.

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use irf_core::contract;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::aws::{Aws, env};
@@ -16,17 +15,8 @@ use crate::memory::{Capture, CommandRunner, Memory, MethodChoice, Receipts, Sent
 /// Presigned URLs live this long (bounded by the function's role session).
 const URL_LIFETIME: Duration = Duration::from_secs(6 * 3600);
 
-fn field<T: DeserializeOwned>(payload: &Value, path: &[&str]) -> Result<T> {
-    let mut v = payload;
-    for p in path {
-        v = v.get(*p).unwrap_or(&Value::Null);
-    }
-    serde_json::from_value(v.clone()).map_err(|e| {
-        HandlerError::Fatal(format!(
-            "memory step input {} is invalid: {e}",
-            path.join(".")
-        ))
-    })
+fn field<T: serde::de::DeserializeOwned>(payload: &Value, name: &str) -> Result<T> {
+    super::input(payload, &format!("/{name}"), "memory")
 }
 
 /// An S3 client that presigns plain URLs: no default checksum parameters, which a host's
@@ -67,7 +57,7 @@ pub async fn step<R: CommandRunner>(
     custody: &Custody,
     payload: &Value,
 ) -> Result<Value> {
-    let case: Case = field(payload, &["Case"])?;
+    let case: Case = field(payload, "Case")?;
     let action = payload
         .get("Action")
         .and_then(Value::as_str)
@@ -75,7 +65,7 @@ pub async fn step<R: CommandRunner>(
     let out = match action {
         "StartPreflight" => serde_json::to_value(memory.start_preflight(&case).await?),
         "PreflightResult" => {
-            let command: SentCommand = field(payload, &["Command"])?;
+            let command: SentCommand = field(payload, "Command")?;
             let choice = memory.preflight_result(&command).await?;
             custody
                 .append(
@@ -98,16 +88,16 @@ pub async fn step<R: CommandRunner>(
             serde_json::to_value(choice)
         }
         "StartCapture" => {
-            let choice: MethodChoice = field(payload, &["Method"])?;
+            let choice: MethodChoice = field(payload, "Method")?;
             serde_json::to_value(memory.start_capture(&case, &choice).await?)
         }
         "CaptureResult" => {
-            let capture: Capture = field(payload, &["Capture"])?;
+            let capture: Capture = field(payload, "Capture")?;
             serde_json::to_value(memory.capture_result(&capture).await?)
         }
         "Verify" => {
-            let capture: Capture = field(payload, &["Capture"])?;
-            let receipts: Receipts = field(payload, &["Captured"])?;
+            let capture: Capture = field(payload, "Capture")?;
+            let receipts: Receipts = field(payload, "Captured")?;
             serde_json::to_value(memory.verify(&case, &capture, &receipts, custody).await?)
         }
         "CleanUp" => {
@@ -128,7 +118,7 @@ pub async fn step<R: CommandRunner>(
 
 /// Handles a memory step in Lambda: SSM through `IRAutomation` in the member account.
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    let case: Case = field(&payload, &["Case"])?;
+    let case: Case = field(&payload, "Case")?;
     let member = aws
         .assume(&case.account, contract::IR_AUTOMATION_ROLE, &case.region)
         .await?;

@@ -9,3 +9,15 @@ pub mod module_factory;
 pub mod notify;
 pub mod securityhub;
 pub mod trigger;
+
+/// A field of a step's input, by JSON pointer (`/Snapshots/Snapshots`); a missing or malformed
+/// field is fatal and named, with the step (`disk`, `memory`).
+pub(crate) fn input<T: serde::de::DeserializeOwned>(
+    payload: &serde_json::Value,
+    pointer: &str,
+    step: &str,
+) -> crate::error::Result<T> {
+    serde_json::from_value(payload.pointer(pointer).cloned().unwrap_or_default()).map_err(|e| {
+        crate::error::HandlerError::Fatal(format!("{step} step input {pointer} is invalid: {e}"))
+    })
+}

@@ -168,3 +168,19 @@ pub fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// An object's bytes (panics naming the key when it cannot be read).
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
