@@ -1,8 +1,9 @@
 //! Handler errors and how Step Functions and EventBridge see them.
 //!
 //! A handler fails with one of three kinds, which become the Lambda `errorType` and therefore
-//! the Step Functions error name: `Irf.Pending` (not finished yet: polling states retry it with
-//! a bounded budget), `Irf.Retryable` (throttling, a brief outage: retried a few times) and
+//! the Step Functions error name: `Irf.Pending` (not finished yet: the workflows' polling
+//! actions turn it into `Ready: false`, see `handlers::polled`; it only escapes from a caller
+//! that does not poll), `Irf.Retryable` (throttling, a brief outage: retried a few times) and
 //! `Irf.Fatal` (anything else: caught, cleaned up, reported). AWS errors are classified, never
 //! swallowed.
 

@@ -101,12 +101,13 @@ async fn keys(conf: &SdkConfig) {
 }
 
 async fn run(disk: &Disk, payload: Value) -> Value {
+    // Checks answer `Ready: false` while waiting; the workflow polls them, as this does.
     for _ in 0..5 {
         match step(disk, &payload).await {
-            Ok(v) => return v,
-            Err(HandlerError::Pending(_)) => {
+            Ok(v) if v["Ready"] == false => {
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await
             }
+            Ok(v) => return v,
             Err(e) => panic!("{}: {e}", payload["Action"]),
         }
     }

@@ -1,16 +1,18 @@
 //! The acquisition workflows executed by the emulator's Step Functions, with queued Lambda
-//! results: the case workflow succeeds; a memory branch that cannot acquire fails the case
-//! visibly while the disk branch and containment still run.
+//! results: the case workflow succeeds; a check that is not ready yet is polled until it is; a
+//! step that fails for good is caught, cleaned up and fails the case; a memory branch that
+//! cannot acquire fails the case visibly while the disk branch and containment still run.
 //!
 //! **Emulator limits, named here:** state machines made by CloudFormation are not executable
-//! there, so each test creates the synthesized definition through the API; its Lambda stand-in
-//! returns queued results and cannot raise a function error, so `Retry`/`Catch` of Lambda errors
-//! (pending polls, fatal steps) are not exercised here. The error paths reachable by data (the
-//! preflight choosing no method) are. The emulator's Step Functions invokes Lambda as its default
-//! account (123456789012), so results are queued there and the tests take turns (`TURN`). The
-//! branches of a `Parallel` run concurrently, so every
-//! queued result is the same document holding what every step reads (`Method`, `Done`, `Copies`,
-//! `Status`).
+//! there, so each test creates the synthesized definition through the API. Its Lambda stand-in
+//! returns queued results; the one function error it raises is for a response over Lambda's
+//! 6 MB limit (`Function.ResponseSizeTooLarge`, an unhandled function error as AWS reports it),
+//! which the fatal-path tests queue to make a step fail for real. The transient-error retriers
+//! (`Irf.Retryable`, Lambda's service errors) cannot be triggered there and are checked
+//! statically. The emulator's Step Functions invokes Lambda as its default account
+//! (123456789012), so results are queued there and the tests take turns (`TURN`). The branches
+//! of a `Parallel` run concurrently, so every queued result is the same document holding what
+//! every step reads (`Method`, `Done`, `Copies`, `Status`, `Ready`).
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test workflows`.
 
@@ -44,13 +46,33 @@ async fn queue(endpoint: &str, results: Vec<Value>) {
     assert!(resp.status().is_success(), "{}", resp.status());
 }
 
-/// Runs `machine` on the sample's input; returns the final status, error and states entered.
-async fn execute(
-    conf: &SdkConfig,
-    account: &str,
-    name: &str,
-    machine: &StateMachine,
-) -> (ExecutionStatus, Option<String>, Vec<String>) {
+/// What an execution did.
+struct Execution {
+    status: ExecutionStatus,
+    error: Option<String>,
+    /// States entered, in order.
+    entered: Vec<String>,
+    /// Error names of the tasks that failed, in order.
+    task_errors: Vec<String>,
+}
+
+impl Execution {
+    /// Asserts how the execution ended, showing its error and path otherwise.
+    fn ended(&self, status: ExecutionStatus) {
+        assert_eq!(
+            self.status, status,
+            "{:?} after {:?}",
+            self.error, self.entered
+        );
+    }
+
+    fn entered(&self, state: &str) -> usize {
+        self.entered.iter().filter(|s| *s == state).count()
+    }
+}
+
+/// Runs `machine` on the sample's input until it ends.
+async fn execute(conf: &SdkConfig, account: &str, name: &str, machine: &StateMachine) -> Execution {
     let sfn = aws_sdk_sfn::Client::new(conf);
     let arn = sfn
         .create_state_machine()
@@ -79,7 +101,7 @@ async fn execute(
         .execution_arn()
         .to_owned();
     let mut described = None;
-    for _ in 0..300 {
+    for _ in 0..600 {
         let d = sfn
             .describe_execution()
             .execution_arn(&exec)
@@ -92,7 +114,7 @@ async fn execute(
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let d = described.expect("the execution ends within 30 s");
+    let d = described.expect("the execution ends within 60 s");
     let history = sfn
         .get_execution_history()
         .execution_arn(&exec)
@@ -100,12 +122,37 @@ async fn execute(
         .send()
         .await
         .unwrap();
-    let entered = history
-        .events()
-        .iter()
-        .filter_map(|e| e.state_entered_event_details().map(|s| s.name().to_owned()))
-        .collect();
-    (d.status().clone(), d.error().map(str::to_owned), entered)
+    let events = history.events();
+    Execution {
+        status: d.status().clone(),
+        error: d.error().map(str::to_owned),
+        entered: events
+            .iter()
+            .filter_map(|e| e.state_entered_event_details().map(|s| s.name().to_owned()))
+            .collect(),
+        task_errors: events
+            .iter()
+            .filter_map(|e| e.task_failed_event_details().and_then(|f| f.error()))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// Runs `machine` in a fresh security account with `results` queued for its Lambda calls
+/// (taking its turn); `None` without the emulator.
+async fn scenario(name: &str, machine: &StateMachine, results: Vec<Value>) -> Option<Execution> {
+    let endpoint = common::emulator()?;
+    let (_, a) = common::fresh_org();
+    let conf = common::account(&endpoint, &a.security, HOME).await;
+    let _turn = TURN.lock().await;
+    queue(&endpoint, results).await;
+    Some(execute(&conf, &a.security, name, machine).await)
+}
+
+/// A result over Lambda's 6 MB response limit: the emulator reports it as an unhandled
+/// function error, `Function.ResponseSizeTooLarge` (see the module doc).
+fn function_error() -> Value {
+    json!({ "Padding": "x".repeat(6_100_000) })
 }
 
 /// The document every queued Lambda result is (see the module doc).
@@ -117,32 +164,27 @@ fn result(method: &str, status: &str) -> Value {
         "Done": true,
         "Copies": [{"VolumeId": "vol-0123456789abcdef0", "Device": "/dev/xvda", "SnapshotId": "snap-0123456789abcdef0",
                     "Region": HOME, "SizeGib": 8}],
-        "Status": status, "Failed": [],
+        "Status": status, "Failed": [], "Ready": true,
     })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_workflow_acquires_then_contains_then_closes() {
-    let Some(endpoint) = common::emulator() else {
-        return;
-    };
-    let (_, a) = common::fresh_org();
-    let conf = common::account(&endpoint, &a.security, HOME).await;
     let machine = irf_synth::stacks::workflows::combined_machine();
 
     // Open, notify, 6 disk steps, 1 imaging run, disk clean-up, 5 memory steps, contain,
     // close, notify.
-    let _turn = TURN.lock().await;
-    queue(&endpoint, vec![result("kcore", "SUCCEEDED"); 18]).await;
-    let (status, error, entered) = execute(&conf, &a.security, "wf-success", &machine).await;
-    assert_eq!(
-        status,
-        ExecutionStatus::Succeeded,
-        "{error:?} after {entered:?}"
-    );
+    let results = vec![result("kcore", "SUCCEEDED"); 18];
+    let Some(run) = scenario("wf-success", &machine, results).await else {
+        return;
+    };
+    let entered = &run.entered;
+    run.ended(ExecutionStatus::Succeeded);
     for state in [
         "CreateSnapshots",
-        "WaitForCopies",
+        "CheckSnapshots",
+        "CheckShared",
+        "CheckCopies",
         "ImageChunk",
         "CleanUpDisk",
         "DiskSucceeded",
@@ -166,20 +208,18 @@ async fn the_case_workflow_acquires_then_contains_then_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_memory_branch_that_cannot_acquire_fails_the_case_but_not_disk_or_containment() {
-    let Some(endpoint) = common::emulator() else {
-        return;
-    };
-    let (_, a) = common::fresh_org();
-    let conf = common::account(&endpoint, &a.security, HOME).await;
     let machine = irf_synth::stacks::workflows::combined_machine();
 
     // Open, notify, 8 disk steps, preflight (2), memory clean-up, contain, close, notify.
-    let _turn = TURN.lock().await;
-    queue(&endpoint, vec![result("none", "FAILED"); 16]).await;
-    let (status, error, entered) = execute(&conf, &a.security, "wf-no-memory", &machine).await;
-    assert_eq!(status, ExecutionStatus::Failed, "{entered:?}");
-    assert_eq!(error.as_deref(), Some("Irf.CaseFailed"));
+    let Some(run) = scenario("wf-no-memory", &machine, vec![result("none", "FAILED"); 16]).await
+    else {
+        return;
+    };
+    let entered = &run.entered;
+    run.ended(ExecutionStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("Irf.CaseFailed"));
     for state in [
+        "CheckPreflight",
         "MemoryNotAcquirable",
         "MemoryCleanupAfterFailure",
         "MemoryFailed",
@@ -201,31 +241,24 @@ async fn a_memory_branch_that_cannot_acquire_fails_the_case_but_not_disk_or_cont
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standalone_memory_workflow_runs_its_steps_in_order() {
-    let Some(endpoint) = common::emulator() else {
-        return;
-    };
-    let (_, a) = common::fresh_org();
-    let conf = common::account(&endpoint, &a.security, HOME).await;
     let machine = irf_synth::stacks::workflows::memory_machine();
     // Open, notify, preflight (2), capture (2), verify, close, notify.
-    let _turn = TURN.lock().await;
-    queue(&endpoint, vec![result("lime", "SUCCEEDED"); 9]).await;
-    let (status, error, entered) = execute(&conf, &a.security, "wf-memory", &machine).await;
-    assert_eq!(
-        status,
-        ExecutionStatus::Succeeded,
-        "{error:?} after {entered:?}"
-    );
-    let tasks: Vec<&str> = entered
+    let Some(run) = scenario("wf-memory", &machine, vec![result("lime", "SUCCEEDED"); 9]).await
+    else {
+        return;
+    };
+    run.ended(ExecutionStatus::Succeeded);
+    let tasks: Vec<&str> = run
+        .entered
         .iter()
         .map(String::as_str)
         .filter(|s| {
             [
                 "OpenCase",
                 "MemoryPreflight",
-                "WaitForPreflight",
+                "CheckPreflight",
                 "StartCapture",
-                "WaitForCapture",
+                "CheckCapture",
                 "VerifyMemory",
                 "CloseCase",
             ]
@@ -237,11 +270,99 @@ async fn the_standalone_memory_workflow_runs_its_steps_in_order() {
         [
             "OpenCase",
             "MemoryPreflight",
-            "WaitForPreflight",
+            "CheckPreflight",
             "StartCapture",
-            "WaitForCapture",
+            "CheckCapture",
             "VerifyMemory",
             "CloseCase"
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_that_is_not_ready_is_polled_until_it_is() {
+    let machine = irf_synth::stacks::workflows::memory_machine();
+    let waiting = json!({ "Ready": false, "Waiting": "preflight c-1: InProgress" });
+    let ready = result("kcore", "SUCCEEDED");
+    // Open, notify, preflight, check (waiting), check (ready), capture, check, verify, close,
+    // notify.
+    let mut results = vec![ready.clone(); 3];
+    results.push(waiting);
+    results.extend(vec![ready; 6]);
+    let Some(run) = scenario("wf-poll", &machine, results).await else {
+        return;
+    };
+    run.ended(ExecutionStatus::Succeeded);
+    assert_eq!(run.entered("CheckPreflight"), 2, "{:?}", run.entered);
+    assert_eq!(run.entered("PreflightNotReady"), 1);
+    assert_eq!(run.entered("CountPreflightPoll"), 1);
+    assert_eq!(run.entered("PreflightTimedOut"), 0);
+    assert_eq!(run.entered("CheckCapture"), 1);
+    assert!(
+        run.task_errors.is_empty(),
+        "waiting is no error: {:?}",
+        run.task_errors
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_step_that_fails_is_caught_cleaned_up_and_fails_the_case() {
+    let machine = irf_synth::stacks::workflows::disk_machine();
+    // Open, notify, snapshots (function error), clean-up, close, notify.
+    let failed = result("kcore", "FAILED");
+    let results = vec![
+        failed.clone(),
+        failed.clone(),
+        function_error(),
+        failed.clone(),
+        failed.clone(),
+        failed,
+    ];
+    let Some(run) = scenario("wf-disk-fatal", &machine, results).await else {
+        return;
+    };
+    run.ended(ExecutionStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("Irf.CaseFailed"));
+    assert_eq!(
+        run.task_errors,
+        ["Function.ResponseSizeTooLarge"],
+        "not retried"
+    );
+    for state in [
+        "DiskCleanupAfterFailure",
+        "DiskFailed",
+        "CloseCase",
+        "NotifyFailed",
+        "CaseFailed",
+    ] {
+        assert_eq!(run.entered(state), 1, "{state}: {:?}", run.entered);
+    }
+    assert_eq!(run.entered("WaitForSnapshots"), 0, "{:?}", run.entered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_that_fails_while_polled_is_caught_cleaned_up_and_fails_the_case() {
+    let machine = irf_synth::stacks::workflows::memory_machine();
+    // Open, notify, preflight, check, capture, check (function error), clean-up, close, notify.
+    let ok = result("kcore", "SUCCEEDED");
+    let failed = result("kcore", "FAILED");
+    let mut results = vec![ok; 5];
+    results.push(function_error());
+    results.extend(vec![failed; 3]);
+    let Some(run) = scenario("wf-memory-fatal", &machine, results).await else {
+        return;
+    };
+    run.ended(ExecutionStatus::Failed);
+    assert_eq!(run.error.as_deref(), Some("Irf.CaseFailed"));
+    assert_eq!(run.task_errors, ["Function.ResponseSizeTooLarge"]);
+    for state in [
+        "MemoryCleanupAfterFailure",
+        "MemoryFailed",
+        "NotifyFailed",
+        "CaseFailed",
+    ] {
+        assert_eq!(run.entered(state), 1, "{state}: {:?}", run.entered);
+    }
+    assert_eq!(run.entered("VerifyMemory"), 0);
+    assert_eq!(run.entered("CaptureNotReady"), 0);
 }

@@ -25,8 +25,7 @@ pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
         "CreateSnapshots" => Ok(json!({ "Snapshots": disk.create_snapshots(&case).await? })),
         "CheckSnapshots" => {
             let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
-            disk.check_snapshots(&s).await?;
-            Ok(json!({ "Ready": true }))
+            super::polled(disk.check_snapshots(&s).await.map(|()| json!({})))
         }
         "ShareSnapshots" => {
             let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
@@ -34,8 +33,7 @@ pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
         }
         "CheckShared" => {
             let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
-            disk.check_shared(&s).await?;
-            Ok(json!({ "Ready": true }))
+            super::polled(disk.check_shared(&s).await.map(|()| json!({})))
         }
         "CopySnapshots" => {
             let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
@@ -43,8 +41,7 @@ pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
         }
         "CheckCopies" => {
             let c: Vec<DiskCopy> = field(payload, "/Copies/Copies")?;
-            disk.check_copies(&c).await?;
-            Ok(json!({ "Ready": true }))
+            super::polled(disk.check_copies(&c).await.map(|()| json!({})))
         }
         "CleanUp" => {
             let report = disk.clean_up(&case).await?;

@@ -65,27 +65,7 @@ pub async fn step<R: CommandRunner>(
     let out = match action {
         "StartPreflight" => serde_json::to_value(memory.start_preflight(&case).await?),
         "PreflightResult" => {
-            let command: SentCommand = field(payload, "Command")?;
-            let choice = memory.preflight_result(&command).await?;
-            custody
-                .append(
-                    &case.case_id,
-                    Record {
-                        id: "memory-method".to_owned(),
-                        action: "memory-method-chosen".to_owned(),
-                        method: Some(choice.method.clone()),
-                        reason: Some(choice.reason.clone()),
-                        sources: [
-                            ("instance".to_owned(), case.instance_id.clone()),
-                            ("ssm_command".to_owned(), command.command_id.clone()),
-                        ]
-                        .into_iter()
-                        .collect(),
-                        ..Record::default()
-                    },
-                )
-                .await?;
-            serde_json::to_value(choice)
+            return super::polled(method_chosen(memory, custody, &case, payload).await);
         }
         "StartCapture" => {
             let choice: MethodChoice = field(payload, "Method")?;
@@ -93,7 +73,8 @@ pub async fn step<R: CommandRunner>(
         }
         "CaptureResult" => {
             let capture: Capture = field(payload, "Capture")?;
-            serde_json::to_value(memory.capture_result(&capture).await?)
+            let receipts = memory.capture_result(&capture).await;
+            return super::polled(receipts.and_then(|r| to_value(&r)));
         }
         "Verify" => {
             let capture: Capture = field(payload, "Capture")?;
@@ -114,6 +95,40 @@ pub async fn step<R: CommandRunner>(
         }
     };
     out.map_err(HandlerError::fatal)
+}
+
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(HandlerError::fatal)
+}
+
+/// The preflight's verdict once it finished, recorded in the custody ledger.
+async fn method_chosen<R: CommandRunner>(
+    memory: &Memory<R>,
+    custody: &Custody,
+    case: &Case,
+    payload: &Value,
+) -> Result<Value> {
+    let command: SentCommand = field(payload, "Command")?;
+    let choice = memory.preflight_result(&command).await?;
+    custody
+        .append(
+            &case.case_id,
+            Record {
+                id: "memory-method".to_owned(),
+                action: "memory-method-chosen".to_owned(),
+                method: Some(choice.method.clone()),
+                reason: Some(choice.reason.clone()),
+                sources: [
+                    ("instance".to_owned(), case.instance_id.clone()),
+                    ("ssm_command".to_owned(), command.command_id.clone()),
+                ]
+                .into_iter()
+                .collect(),
+                ..Record::default()
+            },
+        )
+        .await?;
+    to_value(&choice)
 }
 
 /// Handles a memory step in Lambda: SSM through `IRAutomation` in the member account.

@@ -10,6 +10,30 @@ pub mod notify;
 pub mod securityhub;
 pub mod trigger;
 
+/// The answer of a polling action (`CheckSnapshots`, `PreflightResult`, …) to the workflow:
+/// the finished result with `"Ready": true`, or `{"Ready": false, "Waiting": why}` while the
+/// work goes on. The workflows poll in a Choice/Wait loop on `Ready` with a counted budget
+/// instead of retrying an error: routine waiting is then no Lambda error (no `Errors` metric,
+/// no alarm, no error log line), and every other error stays an error.
+pub(crate) fn polled(
+    outcome: crate::error::Result<serde_json::Value>,
+) -> crate::error::Result<serde_json::Value> {
+    use crate::error::HandlerError;
+    match outcome {
+        Ok(serde_json::Value::Object(mut done)) => {
+            done.insert("Ready".to_owned(), true.into());
+            Ok(done.into())
+        }
+        Ok(other) => Err(HandlerError::Fatal(format!(
+            "a polling action returned {other}, not an object"
+        ))),
+        Err(HandlerError::Pending(why)) => {
+            Ok(serde_json::json!({ "Ready": false, "Waiting": why }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A field of a step's input, by JSON pointer (`/Snapshots/Snapshots`); a missing or malformed
 /// field is fatal and named, with the step (`disk`, `memory`).
 pub(crate) fn input<T: serde::de::DeserializeOwned>(
@@ -20,4 +44,33 @@ pub(crate) fn input<T: serde::de::DeserializeOwned>(
     serde_json::from_value(payload.pointer(pointer).cloned().unwrap_or_default()).map_err(|e| {
         crate::error::HandlerError::Fatal(format!("{step} step input {pointer} is invalid: {e}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::polled;
+    use crate::error::HandlerError;
+    use serde_json::json;
+
+    #[test]
+    fn polling_answers_ready_or_waiting_and_keeps_real_errors() {
+        assert_eq!(
+            polled(Ok(json!({ "Method": "kcore" }))).unwrap(),
+            json!({ "Method": "kcore", "Ready": true })
+        );
+        assert_eq!(
+            polled(Err(HandlerError::Pending("snap-1 pending".into()))).unwrap(),
+            json!({ "Ready": false, "Waiting": "snap-1 pending" })
+        );
+        for e in [
+            HandlerError::Fatal("snapshot in error".into()),
+            HandlerError::Retryable("throttled".into()),
+        ] {
+            assert_eq!(polled(Err(e.clone())).unwrap_err(), e);
+        }
+        assert!(matches!(
+            polled(Ok(json!(true))),
+            Err(HandlerError::Fatal(m)) if m.contains("not an object")
+        ));
+    }
 }

@@ -1,7 +1,9 @@
 //! The acquisition workflows as typed ASL: disk, memory and the combined case workflow.
 //!
 //! Error model (the sample's bugs fixed):
-//! * `Irf.Pending` means "not finished yet": only polling states retry it, with a bounded budget.
+//! * Waiting is not an error: a check returns `Ready: false` and the workflow polls it in a
+//!   Choice/Wait loop with a counted budget ([`Polling`]); an exhausted budget fails the branch
+//!   with `Irf.PollingBudgetExhausted`, naming what it still waited for.
 //! * `Irf.Retryable` (throttling, brief unavailability) is retried a few times everywhere.
 //! * Everything else is fatal: caught, cleaned up, recorded, and the branch reports `FAILED`.
 //! * Every check covers every item (all snapshots, all volumes, the capture command itself).
@@ -9,8 +11,8 @@
 //!   after containment the case fails visibly if any branch failed.
 
 use irf_core::asl::{
-    Catch, ChoiceRule, ERROR_PENDING, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel,
-    Retry, State, StateMachine, Task,
+    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
+    StateMachine, Task,
 };
 use serde_json::{Value, json};
 
@@ -32,19 +34,142 @@ fn transient() -> Retry {
     Retry::on(&[ERROR_RETRYABLE], 5, 5, 2.0).max_delay(60)
 }
 
-/// Polling budget of snapshot and copy states: about six hours.
-fn snapshot_polling() -> Retry {
-    Retry::on(&[ERROR_PENDING], 15, 80, 1.5).max_delay(300)
+/// A bounded polling loop: a check runs, and while it reports `Ready: false` the workflow waits
+/// `interval_seconds` and checks again, at most `max_polls` times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Polling {
+    /// Wait between two checks.
+    pub interval_seconds: u32,
+    /// Checks before the branch fails with `Irf.PollingBudgetExhausted`.
+    pub max_polls: u32,
 }
 
-/// Polling budget of the memory preflight: about five minutes.
-fn preflight_polling() -> Retry {
-    Retry::on(&[ERROR_PENDING], 5, 20, 1.3).max_delay(30)
+/// Execution history events of one poll (Task 5, Choice 2, Wait 2, counting Pass 2).
+pub const HISTORY_EVENTS_PER_POLL: u32 = 11;
+
+impl Polling {
+    /// Longest time the loop waits, in seconds.
+    pub fn budget_seconds(&self) -> u64 {
+        u64::from(self.interval_seconds) * u64::from(self.max_polls)
+    }
+
+    /// History events of the loop when its whole budget is used.
+    pub fn worst_case_history_events(&self) -> u32 {
+        self.max_polls * HISTORY_EVENTS_PER_POLL
+    }
 }
 
-/// Polling budget of the memory capture: about twelve hours.
-fn capture_polling() -> Retry {
-    Retry::on(&[ERROR_PENDING], 30, 160, 1.5).max_delay(300)
+/// Snapshot, re-encryption and copy checks: every minute for six hours.
+pub const SNAPSHOT_POLLING: Polling = Polling {
+    interval_seconds: 60,
+    max_polls: 360,
+};
+
+/// The memory preflight: every five seconds for five minutes.
+pub const PREFLIGHT_POLLING: Polling = Polling {
+    interval_seconds: 5,
+    max_polls: 60,
+};
+
+/// The memory capture: every two minutes for twelve hours.
+pub const CAPTURE_POLLING: Polling = Polling {
+    interval_seconds: 120,
+    max_polls: 360,
+};
+
+/// Where a polling loop keeps its data and where it goes.
+struct PollLoop<'a> {
+    /// Stem of the state names (`Snapshots` → `WaitForSnapshots`, `CheckSnapshots`, …).
+    stem: &'a str,
+    /// What is awaited, for the budget error (`snapshots`).
+    what: &'a str,
+    /// The branch's working data (`$.Disk`); the counter lives at `<branch>.Polls.Count`.
+    branch: &'a str,
+    /// The check (its `ResultPath` holds `Ready` and, while waiting, `Waiting`).
+    check: Task,
+    polling: Polling,
+    /// Next state once ready.
+    ready: &'a str,
+    /// Where the budget error goes and which state handles it.
+    error_path: &'a str,
+    on_error: &'a str,
+}
+
+/// Adds `WaitFor<stem>` (starts the count), `Check<stem>` (the check), `<stem>Ready` (the
+/// decision), `<stem>NotReady` (the wait), `Count<stem>Poll` and `<stem>TimedOut`.
+fn poll(g: &mut GraphBuilder, l: PollLoop<'_>) {
+    let stem = l.stem;
+    let count = format!("{}.Polls.Count", l.branch);
+    let result = l.check.result_path.clone().unwrap_or_default();
+    g.then(
+        &format!("WaitFor{stem}"),
+        State::Pass {
+            comment: Some(format!(
+                "Polls every {} s, at most {} times",
+                l.polling.interval_seconds, l.polling.max_polls
+            )),
+            result: Some(json!({ "Count": 0 })),
+            parameters: None,
+            result_path: Some(format!("{}.Polls", l.branch)),
+        },
+        &format!("Check{stem}"),
+    );
+    g.then(
+        &format!("Check{stem}"),
+        State::Task(l.check.catch(Catch::all(l.on_error, l.error_path))),
+        &format!("{stem}Ready"),
+    );
+    g.add(
+        &format!("{stem}Ready"),
+        State::Choice(irf_core::asl::Choice {
+            comment: None,
+            choices: vec![
+                ChoiceRule {
+                    condition: json!({ "Variable": format!("{result}.Result.Ready"), "BooleanEquals": true }),
+                    next: l.ready.to_owned(),
+                },
+                ChoiceRule {
+                    condition: json!({ "Variable": count, "NumericGreaterThanEquals": l.polling.max_polls }),
+                    next: format!("{stem}TimedOut"),
+                },
+            ],
+            default: Some(format!("{stem}NotReady")),
+        }),
+        Flow::End,
+    );
+    g.then(
+        &format!("{stem}NotReady"),
+        State::Wait {
+            seconds: l.polling.interval_seconds,
+        },
+        &format!("Count{stem}Poll"),
+    );
+    g.then(
+        &format!("Count{stem}Poll"),
+        State::Pass {
+            comment: None,
+            result: None,
+            parameters: Some(json!({ "Count.$": format!("States.MathAdd({count}, 1)") })),
+            result_path: Some(format!("{}.Polls", l.branch)),
+        },
+        &format!("Check{stem}"),
+    );
+    g.then(
+        &format!("{stem}TimedOut"),
+        State::Pass {
+            comment: None,
+            result: None,
+            parameters: Some(json!({
+                "Error": "Irf.PollingBudgetExhausted",
+                "Cause.$": format!(
+                    "States.Format('{} not ready after {{}} checks {} s apart: {{}}', {count}, {}.Result.Waiting)",
+                    l.what, l.polling.interval_seconds, result
+                ),
+            })),
+            result_path: Some(l.error_path.to_owned()),
+        },
+        l.on_error,
+    );
 }
 
 fn pascal(kind: &str) -> String {
@@ -98,20 +223,24 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
         ),
         "WaitForSnapshots",
     );
-    g.then(
-        "WaitForSnapshots",
-        State::Task(
-            call(
+    poll(
+        g,
+        PollLoop {
+            stem: "Snapshots",
+            what: "snapshots",
+            branch: "$.Disk",
+            check: call(
                 DISK_SNAPSHOT_FN,
                 "CheckSnapshots",
                 json!({ "Snapshots.$": "$.Disk.Snapshots.Result" }),
                 "$.Disk.SnapshotsReady",
             )
-            .comment("Pending until every snapshot completed; a snapshot in error fails at once")
-            .retry(snapshot_polling())
-            .catch(fail()),
-        ),
-        "ShareSnapshots",
+            .comment("Ready once every snapshot completed; a snapshot in error fails at once"),
+            polling: SNAPSHOT_POLLING,
+            ready: "ShareSnapshots",
+            error_path: "$.DiskError",
+            on_error: "DiskCleanupAfterFailure",
+        },
     );
     g.then(
         "ShareSnapshots",
@@ -127,19 +256,24 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
         ),
         "WaitForShared",
     );
-    g.then(
-        "WaitForShared",
-        State::Task(
-            call(
+    poll(
+        g,
+        PollLoop {
+            stem: "Shared",
+            what: "re-encrypted snapshots",
+            branch: "$.Disk",
+            check: call(
                 DISK_SNAPSHOT_FN,
                 "CheckShared",
                 json!({ "Shared.$": "$.Disk.Shared.Result" }),
                 "$.Disk.SharedReady",
             )
-            .retry(snapshot_polling())
-            .catch(fail()),
-        ),
-        "CopySnapshots",
+            .comment("Ready once every re-encrypted snapshot completed and is shared with the security account"),
+            polling: SNAPSHOT_POLLING,
+            ready: "CopySnapshots",
+            error_path: "$.DiskError",
+            on_error: "DiskCleanupAfterFailure",
+        },
     );
     g.then(
         "CopySnapshots",
@@ -155,20 +289,24 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
         ),
         "WaitForCopies",
     );
-    g.then(
-        "WaitForCopies",
-        State::Task(
-            call(
+    poll(
+        g,
+        PollLoop {
+            stem: "Copies",
+            what: "security copies",
+            branch: "$.Disk",
+            check: call(
                 DISK_SNAPSHOT_FN,
                 "CheckCopies",
                 json!({ "Copies.$": "$.Disk.Copies.Result" }),
                 "$.Disk.CopiesReady",
             )
-            .comment("Polls the copies in the security account's home region (where they are)")
-            .retry(snapshot_polling())
-            .catch(fail()),
-        ),
-        "ImageVolumes",
+            .comment("Checks the copies in the security account's home region (where they are)"),
+            polling: SNAPSHOT_POLLING,
+            ready: "ImageVolumes",
+            error_path: "$.DiskError",
+            on_error: "DiskCleanupAfterFailure",
+        },
     );
 
     let mut per_volume = GraphBuilder::new();
@@ -287,20 +425,24 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
         ),
         "WaitForPreflight",
     );
-    g.then(
-        "WaitForPreflight",
-        State::Task(
-            call(
+    poll(
+        g,
+        PollLoop {
+            stem: "Preflight",
+            what: "memory preflight",
+            branch: "$.Memory",
+            check: call(
                 MEMORY_FN,
                 "PreflightResult",
                 json!({ "Command.$": "$.Memory.Preflight.Result" }),
                 "$.Memory.Method",
             )
-            .comment("Picks the method from the configured order and records why")
-            .retry(preflight_polling())
-            .catch(fail()),
-        ),
-        "MemoryAcquirable",
+            .comment("Once the preflight finished: picks the method from the configured order and records why"),
+            polling: PREFLIGHT_POLLING,
+            ready: "MemoryAcquirable",
+            error_path: "$.MemoryError",
+            on_error: "MemoryCleanupAfterFailure",
+        },
     );
     g.add(
         "MemoryAcquirable",
@@ -341,20 +483,24 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
         ),
         "WaitForCapture",
     );
-    g.then(
-        "WaitForCapture",
-        State::Task(
-            call(
+    poll(
+        g,
+        PollLoop {
+            stem: "Capture",
+            what: "memory capture",
+            branch: "$.Memory",
+            check: call(
                 MEMORY_FN,
                 "CaptureResult",
                 json!({ "Capture.$": "$.Memory.Capture.Result" }),
                 "$.Memory.Captured",
             )
-            .comment("Pending until the capture command itself finished; its status is checked, not the first command's")
-            .retry(capture_polling())
-            .catch(fail()),
-        ),
-        "VerifyMemory",
+            .comment("Ready once the capture command itself finished; its status is checked, not the first command's"),
+            polling: CAPTURE_POLLING,
+            ready: "VerifyMemory",
+            error_path: "$.MemoryError",
+            on_error: "MemoryCleanupAfterFailure",
+        },
     );
     g.then(
         "VerifyMemory",
@@ -655,14 +801,60 @@ mod tests {
 
     #[test]
     fn polling_budgets_are_bounded() {
-        let hours = |r: Retry| r.budget_seconds() as f64 / 3600.0;
-        assert!(
-            (5.0..8.0).contains(&hours(snapshot_polling())),
-            "{}",
-            hours(snapshot_polling())
-        );
-        assert!(preflight_polling().budget_seconds() <= 600);
-        assert!((10.0..14.0).contains(&hours(capture_polling())));
+        let hours = |p: Polling| p.budget_seconds() as f64 / 3600.0;
+        assert!((5.0..8.0).contains(&hours(SNAPSHOT_POLLING)));
+        assert!(PREFLIGHT_POLLING.budget_seconds() <= 600);
+        assert!((10.0..14.0).contains(&hours(CAPTURE_POLLING)));
         assert!(transient().budget_seconds() <= 180);
+    }
+
+    /// A Standard workflow fails at 25,000 history events. The combined case, with every
+    /// polling budget used up (three snapshot loops, preflight, capture), stays well below it.
+    #[test]
+    fn worst_case_polling_fits_the_execution_history() {
+        let loops = [
+            SNAPSHOT_POLLING,
+            SNAPSHOT_POLLING,
+            SNAPSHOT_POLLING,
+            PREFLIGHT_POLLING,
+            CAPTURE_POLLING,
+        ];
+        let events: u32 = loops.iter().map(Polling::worst_case_history_events).sum();
+        assert!(events <= 20_000, "{events} history events");
+    }
+
+    #[test]
+    fn waiting_is_polled_not_retried_as_an_error() {
+        let disk = ["Snapshots", "Shared", "Copies"];
+        let memory = ["Preflight", "Capture"];
+        let both = [&disk[..], &memory[..]].concat();
+        for (m, stems) in [
+            (disk_machine(), &disk[..]),
+            (memory_machine(), &memory[..]),
+            (combined_machine(), &both[..]),
+        ] {
+            let text = m.resolved(str::to_owned);
+            assert!(
+                !text.contains(irf_core::asl::ERROR_PENDING),
+                "{}",
+                m.comment
+            );
+            for stem in stems {
+                for state in [
+                    format!("WaitFor{stem}"),
+                    format!("Check{stem}"),
+                    format!("{stem}Ready"),
+                    format!("{stem}NotReady"),
+                    format!("Count{stem}Poll"),
+                    format!("{stem}TimedOut"),
+                ] {
+                    assert!(
+                        text.contains(&format!("\"{state}\": {{")),
+                        "{}: no state {state}",
+                        m.comment
+                    );
+                }
+            }
+        }
     }
 }
