@@ -35,17 +35,19 @@ fn transient() -> Retry {
 }
 
 /// A bounded polling loop: a check runs, and while it reports `Ready: false` the workflow waits
-/// `interval_seconds` and checks again, at most `max_polls` times.
+/// `interval_seconds` and checks again, at most `max_polls` times after the first check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Polling {
     /// Wait between two checks.
     pub interval_seconds: u32,
-    /// Checks before the branch fails with `Irf.PollingBudgetExhausted`.
+    /// Checks after the first before the branch fails with `Irf.PollingBudgetExhausted`.
     pub max_polls: u32,
 }
 
-/// Execution history events of one poll (Task 5, Choice 2, Wait 2, counting Pass 2).
-pub const HISTORY_EVENTS_PER_POLL: u32 = 11;
+/// Execution history events of one check and its decision (Task 5, Choice 2).
+const CHECK_EVENTS: u32 = 7;
+/// Execution history events of one wait and its count (Wait 2, Pass 2).
+const WAIT_EVENTS: u32 = 4;
 
 impl Polling {
     /// Longest time the loop waits, in seconds.
@@ -55,7 +57,7 @@ impl Polling {
 
     /// History events of the loop when its whole budget is used.
     pub fn worst_case_history_events(&self) -> u32 {
-        self.max_polls * HISTORY_EVENTS_PER_POLL
+        (self.max_polls + 1) * CHECK_EVENTS + self.max_polls * WAIT_EVENTS
     }
 }
 
@@ -105,7 +107,7 @@ fn poll(g: &mut GraphBuilder, l: PollLoop<'_>) {
         &format!("WaitFor{stem}"),
         State::Pass {
             comment: Some(format!(
-                "Polls every {} s, at most {} times",
+                "Checks again every {} s, at most {} times",
                 l.polling.interval_seconds, l.polling.max_polls
             )),
             result: Some(json!({ "Count": 0 })),
