@@ -101,17 +101,10 @@ async fn keys(conf: &SdkConfig) {
 }
 
 async fn run(disk: &Disk, payload: Value) -> Value {
-    // Checks answer `Ready: false` while waiting; the workflow polls them, as this does.
-    for _ in 0..5 {
-        match step(disk, &payload).await {
-            Ok(v) if v["Ready"] == false => {
-                tokio::time::sleep(std::time::Duration::from_millis(200)).await
-            }
-            Ok(v) => return v,
-            Err(e) => panic!("{}: {e}", payload["Action"]),
-        }
-    }
-    panic!("{} stayed pending", payload["Action"]);
+    common::until_ready(&payload, std::time::Duration::from_millis(200), || {
+        step(disk, &payload)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -275,15 +275,10 @@ fn payload(case: &Value, action: &str, extra: Value) -> Value {
 }
 
 async fn run(memory: &Memory<LocalSsm>, custody: &Custody, payload: Value) -> Value {
-    // Checks answer `Ready: false` while waiting; the workflow polls them, as this does.
-    for _ in 0..5 {
-        match step(memory, custody, &payload).await {
-            Ok(v) if v["Ready"] == false => continue,
-            Ok(v) => return v,
-            Err(e) => panic!("{}: {e}", payload["Action"]),
-        }
-    }
-    panic!("{} stayed pending", payload["Action"]);
+    common::until_ready(&payload, std::time::Duration::ZERO, || {
+        step(memory, custody, &payload)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

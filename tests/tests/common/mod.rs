@@ -184,3 +184,25 @@ pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8>
         .into_bytes()
         .to_vec()
 }
+
+/// Runs a workflow step as the workflow does: while a check answers `Ready: false` it is asked
+/// again (at most five times, `pause` apart); an error fails the test, naming `payload`'s action.
+pub async fn until_ready<F, Fut, E>(
+    payload: &serde_json::Value,
+    pause: Duration,
+    mut step: F,
+) -> serde_json::Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, E>>,
+    E: std::fmt::Display,
+{
+    for _ in 0..5 {
+        match step().await {
+            Ok(v) if v["Ready"] == false => tokio::time::sleep(pause).await,
+            Ok(v) => return v,
+            Err(e) => panic!("{}: {e}", payload["Action"]),
+        }
+    }
+    panic!("{} stayed pending", payload["Action"]);
+}
