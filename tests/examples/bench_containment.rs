@@ -5,7 +5,7 @@
 //! org first). Figures depend on the emulator's latency, not AWS's: they show the number of
 //! round trips and how the engine behaves under concurrency (group creation races included).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/e2e/common/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::bail;
-use irf_synth::deploy::assets::AssetSource;
+use irf_synth::deploy::assets::{self, AssetSource};
 use irf_synth::deploy::progress::Reporter;
 use irf_synth::deploy::stack::Method;
 use irf_synth::deploy::{Deployer, Settings, aws};
@@ -66,6 +66,9 @@ impl DeployArgs {
                     Method::Direct
                 }
             };
+            if let Some(dir) = &self.asset_dir {
+                assets::ensure_deployable(dir, emulator)?;
+            }
             let accounts: std::collections::BTreeSet<&str> =
                 synth.plan.stacks.iter().map(|s| s.account_id.as_str()).collect();
             if !self.yes {

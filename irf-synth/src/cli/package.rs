@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use irf_synth::deploy::assets::{self, AssetSource};
+use irf_synth::deploy::assets::{self, AssetBuild, AssetManifest, AssetSource};
 
 /// Build the irf-runtime Lambda asset (`irf-runtime-<arch>.zip`) and the static memory streamer
 /// for instances of the same architecture (`irf-memdump-<uname -m>`) for `deploy --asset-dir`.
@@ -15,19 +15,35 @@ pub(crate) struct PackageArgs {
     /// Architectures to build.
     #[arg(long = "arch", value_name = "ARCH", default_values = ["arm64"])]
     architectures: Vec<String>,
+    /// `lambda`: the static musl `bootstrap` AWS Lambda runs (a release cross-build of the AWS
+    /// SDK). `emulator`: zip the host's dev `bootstrap` built beside this `irf-synth` instead;
+    /// the local emulator never runs Lambda code, and `deploy` refuses such a directory for any
+    /// other endpoint. The memory streamer is always the real static build.
+    #[arg(long, value_enum, default_value_t = BuildArg::Lambda)]
+    build: BuildArg,
+}
+
+/// What the `bootstrap` is built for.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum BuildArg {
+    /// Static musl build for `provided.al2023`.
+    Lambda,
+    /// The host's dev build, for the local emulator only.
+    Emulator,
 }
 
 impl PackageArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.out)
             .with_context(|| format!("cannot create {}", self.out.display()))?;
+        let workspace = AssetSource::Build {
+            workspace: super::deploy::workspace(),
+        };
         for arch in &self.architectures {
-            let asset = assets::package(
-                &AssetSource::Build {
-                    workspace: super::deploy::workspace(),
-                },
-                arch,
-            )?;
+            let asset = match self.build {
+                BuildArg::Lambda => assets::package(&workspace, arch)?,
+                BuildArg::Emulator => assets::package_host_bootstrap(arch)?,
+            };
             let path = self.out.join(format!("irf-runtime-{arch}.zip"));
             std::fs::write(&path, &asset.zip)
                 .with_context(|| format!("cannot write {}", path.display()))?;
@@ -37,9 +53,6 @@ impl PackageArgs {
                 asset.zip.len(),
                 asset.sha256
             );
-            let workspace = AssetSource::Build {
-                workspace: super::deploy::workspace(),
-            };
             let streamer =
                 assets::streamer(&workspace, arch)?.context("the streamer was not built")?;
             let path = self.out.join(assets::streamer_file(arch)?);
@@ -47,6 +60,23 @@ impl PackageArgs {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             println!("{} ({} bytes)", path.display(), streamer.len());
         }
+        let (build, bootstrap_target) = match self.build {
+            BuildArg::Lambda => (
+                AssetBuild::Lambda,
+                self.architectures
+                    .iter()
+                    .map(|a| assets::target_triple(a))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(", "),
+            ),
+            BuildArg::Emulator => (AssetBuild::Emulator, assets::host_triple()),
+        };
+        AssetManifest {
+            build,
+            bootstrap_target,
+            architectures: self.architectures.clone(),
+        }
+        .write(&self.out)?;
         Ok(())
     }
 }

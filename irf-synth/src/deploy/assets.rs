@@ -409,3 +409,155 @@ mod tests {
         assert_ne!(a, zip_bootstrap(b"other").unwrap());
     }
 }
+
+/// What the `bootstrap` in a package directory was built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssetBuild {
+    /// A static musl `bootstrap` for `provided.al2023`, cross-built with the `lambda` profile:
+    /// what AWS Lambda runs.
+    Lambda,
+    /// The host's own dev build of `bootstrap`: the same handler code, built by the cargo
+    /// invocation that built the tests and CLIs, so it costs no second compilation of the AWS
+    /// SDK. The local emulator stores Lambda code but never executes it. AWS could not run this
+    /// binary, so `deploy` refuses such a directory for any endpoint but the emulator.
+    Emulator,
+}
+
+/// File in a package directory recording how its `bootstrap` was built ([`AssetManifest`]).
+pub const MANIFEST_FILE: &str = "asset-manifest.json";
+
+/// How the assets of a package directory were built, written by `irf-synth package`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssetManifest {
+    /// What the `bootstrap` binaries are for.
+    pub build: AssetBuild,
+    /// Rust target triple the `bootstrap` binaries were compiled for.
+    pub bootstrap_target: String,
+    /// Architectures with an `irf-runtime-<arch>.zip` in the directory.
+    pub architectures: Vec<String>,
+}
+
+impl AssetManifest {
+    /// Writes the manifest into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<(), DeployError> {
+        let path = dir.join(MANIFEST_FILE);
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| DeployError::Asset(format!("cannot encode {}: {e}", path.display())))?;
+        std::fs::write(&path, json + "\n")
+            .map_err(|e| DeployError::Asset(format!("cannot write {}: {e}", path.display())))
+    }
+
+    /// Reads the manifest of `dir`; `None` when the directory has none (written before
+    /// manifests existed: such directories only ever held Lambda builds).
+    pub fn read(dir: &Path) -> Result<Option<Self>, DeployError> {
+        let path = dir.join(MANIFEST_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                DeployError::Asset(format!(
+                    "{} is not an asset manifest ({e}); re-create the directory with `irf-synth package`",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(DeployError::Asset(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Refuses a package directory whose `bootstrap` the target cannot run: an
+/// [`AssetBuild::Emulator`] build anywhere but the local emulator.
+pub fn ensure_deployable(dir: &Path, to_emulator: bool) -> Result<(), DeployError> {
+    match AssetManifest::read(dir)? {
+        Some(m) if m.build == AssetBuild::Emulator && !to_emulator => {
+            Err(DeployError::Asset(format!(
+                "{} holds an emulator build of bootstrap ({}), which AWS Lambda cannot run; build the real asset with `irf-synth package --out {} --build lambda`",
+                dir.display(),
+                m.bootstrap_target,
+                dir.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The host's `bootstrap` beside the running executable (the dev build `irf-synth` came from),
+/// zipped like a Lambda build.
+pub fn package_host_bootstrap(architecture: &str) -> Result<Asset, DeployError> {
+    target_triple(architecture)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| DeployError::Asset(format!("cannot locate the running executable: {e}")))?;
+    let binary = exe.with_file_name("bootstrap");
+    let bytes = std::fs::read(&binary).map_err(|e| {
+        DeployError::Asset(format!(
+            "cannot read {} ({e}); build it beside irf-synth with `cargo build -p irf-runtime --bin bootstrap`",
+            binary.display()
+        ))
+    })?;
+    let zip = zip_bootstrap(&bytes)?;
+    let sha256 = hex(&Sha256::digest(&zip));
+    Ok(Asset {
+        architecture: architecture.to_owned(),
+        zip,
+        sha256,
+    })
+}
+
+/// The host's Rust target triple (what an [`AssetBuild::Emulator`] `bootstrap` is built for).
+pub fn host_triple() -> String {
+    format!(
+        "{}-unknown-{}-{}",
+        std::env::consts::ARCH,
+        std::env::consts::OS,
+        if cfg!(target_env = "musl") {
+            "musl"
+        } else {
+            "gnu"
+        }
+    )
+}
+
+#[cfg(test)]
+mod build_kind_tests {
+    use super::*;
+
+    #[test]
+    fn emulator_builds_are_refused_outside_the_emulator() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(
+            ensure_deployable(dir.path(), false).is_ok(),
+            "no manifest: a Lambda build"
+        );
+        let manifest = AssetManifest {
+            build: AssetBuild::Emulator,
+            bootstrap_target: host_triple(),
+            architectures: vec!["arm64".into()],
+        };
+        manifest.write(dir.path()).unwrap();
+        assert_eq!(AssetManifest::read(dir.path()).unwrap(), Some(manifest));
+        assert!(ensure_deployable(dir.path(), true).is_ok());
+        let err = ensure_deployable(dir.path(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--build lambda"), "{err}");
+        AssetManifest {
+            build: AssetBuild::Lambda,
+            bootstrap_target: "aarch64-unknown-linux-musl".into(),
+            architectures: vec!["arm64".into()],
+        }
+        .write(dir.path())
+        .unwrap();
+        assert!(ensure_deployable(dir.path(), false).is_ok());
+    }
+
+    #[test]
+    fn a_broken_manifest_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST_FILE), "{").unwrap();
+        let err = ensure_deployable(dir.path(), true).unwrap_err().to_string();
+        assert!(err.contains(MANIFEST_FILE), "{err}");
+    }
+}

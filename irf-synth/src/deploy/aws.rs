@@ -46,6 +46,9 @@ pub async fn is_emulator(endpoint: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// How long assuming the deploy role in an account may take, retries included.
+const ASSUME_ROLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The caller's identity and per-account configurations.
 pub struct AwsContext {
     base: SdkConfig,
@@ -132,6 +135,14 @@ impl AwsContext {
                             aws_credential_types::provider::SharedCredentialsProvider::new(
                                 provider,
                             ),
+                        )
+                        // The SDK gives a credential load 5 s; an AssumeRole that STS throttles
+                        // and the SDK retries (or a loaded emulator) takes longer, and a deploy
+                        // should wait for it rather than fail the stack.
+                        .identity_cache(
+                            aws_config::identity::IdentityCache::lazy()
+                                .load_timeout(ASSUME_ROLE_TIMEOUT)
+                                .build(),
                         )
                         .build();
                     // Fail early and clearly when the role cannot be assumed.
