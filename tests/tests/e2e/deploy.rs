@@ -3,7 +3,7 @@
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test deploy`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

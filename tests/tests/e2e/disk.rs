@@ -11,7 +11,7 @@
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test disk`.
 
-mod common;
+use crate::common;
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, Filter, InstanceType};

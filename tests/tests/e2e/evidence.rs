@@ -7,7 +7,7 @@
 //! test wraps the real EBS reader (`Corrupting`, below) and flips one byte of one block after
 //! it was read, as a damaged transfer would.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

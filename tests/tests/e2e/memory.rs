@@ -11,7 +11,7 @@
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test memory`.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -25,7 +25,7 @@
 //! - the emulator cannot throttle or fail on demand: the same proxy (`common/http.rs`) answers
 //!   chosen operations with AWS error responses and forwards everything else to it.
 
-mod common;
+use crate::common;
 
 use aws_config::SdkConfig;
 use common::http::{self, Fault, FaultProxy, Reply, Scripted};

@@ -16,7 +16,7 @@
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test workflows`.
 
-mod common;
+use crate::common;
 
 use aws_config::SdkConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
