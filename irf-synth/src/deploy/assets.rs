@@ -62,10 +62,6 @@ pub fn target_triple(architecture: &str) -> Result<&'static str, DeployError> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Zips a `bootstrap` binary deterministically (fixed time and mode), so the same binary always
 /// yields the same key and re-deploys are no-ops.
 pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>, DeployError> {
@@ -107,7 +103,7 @@ pub fn package(source: &AssetSource, architecture: &str) -> Result<Asset, Deploy
             zip_bootstrap(&bytes)?
         }
     };
-    let sha256 = hex(&Sha256::digest(&zip));
+    let sha256 = hex::encode(Sha256::digest(&zip));
     Ok(Asset {
         architecture: architecture.to_owned(),
         zip,
@@ -367,7 +363,7 @@ pub async fn stage_streamer(
 ) -> Result<bool, DeployError> {
     let key = irf_core::contract::module_keys::streamer(streamer_arch(architecture)?);
     let sidecar = format!("{key}.sha256");
-    let sha = hex(&Sha256::digest(&binary));
+    let sha = hex::encode(Sha256::digest(&binary));
     let listed = match s3.get_object().bucket(bucket).key(&sidecar).send().await {
         Ok(o) => o
             .body
