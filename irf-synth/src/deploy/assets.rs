@@ -14,23 +14,24 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, VersioningConfiguration,
 };
+use irf_sdk_error::AwsErrorInfo;
 use sha2::{Digest, Sha256};
 
 use super::DeployError;
 
-/// A packaged asset.
+/// The runtime asset for one architecture, zipped and content-hashed.
 #[derive(Clone, Debug)]
 pub struct Asset {
     /// CPU architecture (`arm64` or `x86_64`).
     pub architecture: String,
-    /// The zip.
+    /// The deterministic zip holding `bootstrap`.
     pub zip: Vec<u8>,
     /// SHA-256 of the zip (hex).
     pub sha256: String,
 }
 
 impl Asset {
-    /// Content-hashed object key.
+    /// Object key under `assets/`, named by the zip's hash (so an upload happens once).
     pub fn key(&self) -> String {
         format!(
             "assets/irf-runtime-{}-{}.zip",
@@ -44,7 +45,7 @@ impl Asset {
 pub enum AssetSource {
     /// Build from the workspace with cargo-zigbuild.
     Build {
-        /// Workspace root.
+        /// The workspace to build in (the directory of its `Cargo.toml`).
         workspace: PathBuf,
     },
     /// Prebuilt zips named `irf-runtime-<arch>.zip` (written by `irf-synth package`).
@@ -225,9 +226,12 @@ pub async fn ensure_bucket(
         );
     }
     if let Err(e) = create.send().await {
-        let text = super::sdk_message(&e);
-        if !text.contains("BucketAlreadyOwnedByYou") {
-            return Err(DeployError::aws(&format!("s3:CreateBucket {bucket}"), e));
+        let info = AwsErrorInfo::of(&e);
+        if !info.is("BucketAlreadyOwnedByYou") {
+            return Err(DeployError::from_aws_info(
+                &format!("s3:CreateBucket {bucket}"),
+                info,
+            ));
         }
     }
     let ctx = |op: &str| format!("{op} {bucket}");
