@@ -1,5 +1,5 @@
 //! Digests: SHA-256 and MD5 of the whole image (in stream order), MD5 of each part (S3's
-//! `Content-MD5`), and their hex and base64 renderings.
+//! `Content-MD5`), and their base64 rendering.
 //!
 //! SHA-256 uses the `sha2` crate, which picks the CPU's SHA extensions at run time (x86_64 SHA-NI,
 //! aarch64 SHA2) and falls back to portable code; MD5 (`md-5`) is portable code only, so MD5 is the
@@ -59,17 +59,6 @@ pub fn md5(bytes: &[u8]) -> [u8; 16] {
     Md5::digest(bytes).into()
 }
 
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
 /// Standard padded base64 of `bytes`, as `Content-MD5` wants it.
 pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -82,10 +71,10 @@ mod tests {
     #[test]
     fn known_vectors() {
         assert_eq!(
-            hex(&sha256(b"abc")),
+            hex::encode(sha256(b"abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(hex(&md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(hex::encode(md5(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
         // RFC 1864's Content-MD5 is base64 of the 16 raw digest bytes.
         assert_eq!(base64(&md5(b"")), "1B2M2Y8AsgTpgAmY7PhCfg==");
     }

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use crate::hash;
 use crate::kcore::Skipped;
 use crate::lime::Range;
 use crate::stream::Outcome;
@@ -58,8 +57,8 @@ impl Report {
             source: outcome.source,
             format: outcome.format,
             bytes: outcome.bytes,
-            sha256: hash::hex(&outcome.digests.sha256),
-            md5: hash::hex(&outcome.digests.md5),
+            sha256: hex::encode(outcome.digests.sha256),
+            md5: hex::encode(outcome.digests.md5),
             parts: outcome.parts.len(),
             part_size: outcome.part_size,
             ranges: (outcome.ranges.len() <= MAX_LISTED_RANGES).then(|| outcome.ranges.clone()),

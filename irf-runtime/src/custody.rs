@@ -149,7 +149,7 @@ impl Ledger {
     pub fn tip(&self) -> String {
         self.lines.last().map_or_else(
             || GENESIS.to_owned(),
-            |l| digests::hex(&digests::sha256(l.as_bytes())),
+            |l| hex::encode(digests::sha256(l.as_bytes())),
         )
     }
 
@@ -175,7 +175,7 @@ impl Ledger {
                     e.prev
                 ));
             }
-            prev = digests::hex(&digests::sha256(line.as_bytes()));
+            prev = hex::encode(digests::sha256(line.as_bytes()));
         }
         Ok(())
     }
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn the_chain_detects_edits_reordering_and_foreign_entries() {
         let first = entry(1, GENESIS);
-        let second = entry(2, &digests::hex(&digests::sha256(first.as_bytes())));
+        let second = entry(2, &hex::encode(digests::sha256(first.as_bytes())));
         let good = format!("{first}\n{second}\n");
         assert_eq!(Ledger::parse(&good).check_chain("C1"), Ok(()));
         let edited = good.replace("case-opened", "case-closed");

@@ -1,5 +1,5 @@
 //! Evidence hashing: SHA-256 and MD5 computed in order over a stream, whose state can be saved
-//! between Lambda invocations (a large volume is imaged over many), plus hex and base64 helpers.
+//! between Lambda invocations (a large volume is imaged over many), plus base64 helpers.
 
 use md5::Md5;
 use sha2::Digest;
@@ -7,17 +7,6 @@ use sha2::Sha256;
 use sha2::digest::common::hazmat::SerializableState;
 
 use crate::error::{HandlerError, Result};
-
-/// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
 
 /// Standard base64 of `bytes`.
 pub fn b64(bytes: &[u8]) -> String {
@@ -75,8 +64,8 @@ impl StreamHashes {
     /// The digests of everything fed.
     pub fn finish(self) -> Digests {
         Digests {
-            sha256: hex(&self.sha256.finalize()),
-            md5: hex(&self.md5.finalize()),
+            sha256: hex::encode(self.sha256.finalize()),
+            md5: hex::encode(self.md5.finalize()),
         }
     }
 

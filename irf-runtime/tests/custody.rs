@@ -82,8 +82,8 @@ async fn the_ledger_is_chained_signed_and_verified_and_tampering_is_caught() {
     let image_key =
         format!("{CASE}/333333333333/i-0123456789abcdef0/memory/i-0123456789abcdef0.lime");
     let image: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    let sha = digests::hex(&digests::sha256(&image));
-    let md5 = digests::hex(&digests::md5(&image));
+    let sha = hex::encode(digests::sha256(&image));
+    let md5 = hex::encode(digests::md5(&image));
     put(&s3, &bucket, &image_key, image.clone()).await;
     put(
         &s3,
@@ -298,7 +298,7 @@ async fn the_cli_images_a_snapshot_into_a_bucket() {
     for i in 0..2048 {
         sha2::Digest::update(&mut sha, if i == 3 { &block } else { &zeros });
     }
-    let expected = digests::hex(&sha2::Digest::finalize(sha));
+    let expected = hex::encode(sha2::Digest::finalize(sha));
     let key =
         "CASE-CLI/333333333333/i-0123456789abcdef0/vol-0123456789abcdef0/vol-0123456789abcdef0.raw";
     assert!(text(&out).contains(key), "{}", text(&out));

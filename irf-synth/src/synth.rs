@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::plan::{AssetRef, PLAN_VERSION, ParamSource, Plan, PlannedStack, StackSetTarget};
 use crate::stacks::{ASSET_BUCKET, ASSET_KEY, Binding, StackKind, Target};
 
-/// Name of the runtime asset.
+/// Asset name of the Lambda runtime in the plan ([`AssetRef::name`]).
 pub const RUNTIME_ASSET: &str = "irf-runtime";
 
 /// A synthesis problem: the model produced something CloudFormation would reject or that is
@@ -21,15 +21,15 @@ pub enum SynthError {
     /// A template failed its structural checks.
     #[error("template {kind}: {problems}")]
     Template {
-        /// Stack kind.
+        /// The kind whose template is wrong.
         kind: StackKind,
-        /// What is wrong.
+        /// Every problem found, separated by `; `.
         problems: String,
     },
     /// A stack's parameters and their sources disagree.
     #[error("stack {stack}: {problem}")]
     Wiring {
-        /// Stack name.
+        /// The stack whose parameters are miswired.
         stack: String,
         /// What is wrong.
         problem: String,
@@ -37,9 +37,9 @@ pub enum SynthError {
     /// Writing the output failed.
     #[error("cannot write {path}: {source}")]
     Write {
-        /// Path.
+        /// The file or directory that could not be written.
         path: String,
-        /// Cause.
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -48,11 +48,11 @@ pub enum SynthError {
 /// One emitted template.
 #[derive(Clone, Debug)]
 pub struct EmittedTemplate {
-    /// Kind.
+    /// The stack kind it is the template of.
     pub kind: StackKind,
     /// Path relative to the synth directory (`templates/NN-slug.yaml`).
     pub path: String,
-    /// The YAML.
+    /// The template as written (canonical YAML).
     pub yaml: String,
     /// SHA-256 of the YAML.
     pub sha256: String,
@@ -65,7 +65,7 @@ pub struct EmittedTemplate {
 pub struct Synthesis {
     /// Templates in deploy order, one per kind in use.
     pub templates: Vec<EmittedTemplate>,
-    /// The plan.
+    /// The deploy plan, written as `plan.json`.
     pub plan: Plan,
 }
 
@@ -78,16 +78,6 @@ pub struct Timings {
     pub emit: std::time::Duration,
     /// Planning.
     pub plan: std::time::Duration,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Synthesizes the stack set of `fw`.
@@ -211,7 +201,7 @@ pub fn synthesize_timed(fw: &Framework) -> Result<(Synthesis, Timings), SynthErr
             });
         }
         timings.emit += started.elapsed();
-        let sha256 = hex(&Sha256::digest(text.as_bytes()));
+        let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
         templates.push(EmittedTemplate {
             kind,
             path: format!("templates/{}", kind.file_name()),

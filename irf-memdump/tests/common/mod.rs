@@ -219,9 +219,9 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 }
 
 pub fn sha256_hex(b: &[u8]) -> String {
-    irf_memdump::hash::hex(&irf_memdump::hash::sha256(b))
+    hex::encode(irf_memdump::hash::sha256(b))
 }
 
 pub fn md5_hex(b: &[u8]) -> String {
-    irf_memdump::hash::hex(&irf_memdump::hash::md5(b))
+    hex::encode(irf_memdump::hash::md5(b))
 }

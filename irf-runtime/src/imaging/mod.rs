@@ -620,7 +620,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             key: c.job.key.clone(),
             bytes,
             digests,
-            stored_sha256: c.compress.then(|| digests::hex(&stored.finish())),
+            stored_sha256: c.compress.then(|| hex::encode(stored.finish())),
             stored_bytes: c.compress.then_some(c.stored_bytes),
             s3_checksum: theirs,
             allocated_blocks: c.allocated_blocks,

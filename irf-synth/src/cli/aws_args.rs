@@ -1,6 +1,7 @@
 //! Options shared by the commands that talk to AWS.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use irf_synth::deploy::aws::{AwsContext, AwsOptions};
 use irf_synth::deploy::{DeployError, SynthDir};
@@ -21,7 +22,7 @@ pub(crate) struct AwsArgs {
     /// Named AWS profile for the base credentials (default: the standard chain).
     #[arg(long, value_name = "NAME")]
     pub(crate) profile: Option<String>,
-    /// Role assumed in every account.
+    /// Role assumed in every account (other than the one the base credentials belong to).
     #[arg(
         long,
         value_name = "NAME",
@@ -30,7 +31,59 @@ pub(crate) struct AwsArgs {
     pub(crate) role_name: String,
 }
 
+/// What `--endpoint-url` points at, probed once per command.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Endpoint {
+    /// The local emulator (it answers `/moto-api/`) rather than AWS.
+    pub(crate) emulator: bool,
+}
+
+impl Endpoint {
+    /// How often CloudFormation is polled: the emulator finishes operations almost at once.
+    pub(crate) fn poll(self) -> Duration {
+        if self.emulator {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(3)
+        }
+    }
+}
+
+/// Whether `endpoint` is the local emulator: a plain-HTTP endpoint answering `GET /moto-api/`
+/// with 200 within three seconds.
+async fn is_emulator(endpoint: &str) -> bool {
+    let url = format!("{}/moto-api/", endpoint.trim_end_matches('/'));
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let probe = async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
+        let req = format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut buf = vec![0u8; 64];
+        let n = s.read(&mut buf).await.ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).contains(" 200 "))
+    };
+    tokio::time::timeout(Duration::from_secs(3), probe)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 impl AwsArgs {
+    /// Probes `--endpoint-url` (no override: AWS itself).
+    pub(crate) async fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            emulator: match &self.endpoint_url {
+                Some(e) => is_emulator(e).await,
+                None => false,
+            },
+        }
+    }
+
     /// The synth directory to work from: `--from`, or a fresh synthesis of the org config
     /// written under `target/irf-synth/`.
     pub(crate) fn synth_dir(&self) -> anyhow::Result<SynthDir> {

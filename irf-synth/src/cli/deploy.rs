@@ -2,13 +2,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::bail;
 use irf_synth::deploy::assets::{self, AssetSource};
 use irf_synth::deploy::progress::Reporter;
 use irf_synth::deploy::stack::Method;
-use irf_synth::deploy::{Deployer, Settings, aws};
+use irf_synth::deploy::{Deployer, Settings};
 
 use super::aws_args::AwsArgs;
 
@@ -51,11 +50,8 @@ impl DeployArgs {
         let synth = self.aws.synth_dir()?;
         let runtime = tokio::runtime::Runtime::new()?;
         runtime.block_on(async {
-            let emulator = match &self.aws.endpoint_url {
-                Some(e) => aws::is_emulator(e).await,
-                None => false,
-            };
-            let method = match (self.method, emulator) {
+            let endpoint = self.aws.endpoint().await;
+            let method = match (self.method, endpoint.emulator) {
                 (Some(MethodArg::ChangeSet), true) => {
                     bail!("--method change-set does not work on the emulator: its change-set stacks lose their outputs; use --method direct")
                 }
@@ -67,7 +63,7 @@ impl DeployArgs {
                 }
             };
             if let Some(dir) = &self.asset_dir {
-                assets::ensure_deployable(dir, emulator)?;
+                assets::ensure_deployable(dir, endpoint.emulator)?;
             }
             let accounts: std::collections::BTreeSet<&str> =
                 synth.plan.stacks.iter().map(|s| s.account_id.as_str()).collect();
@@ -92,7 +88,7 @@ impl DeployArgs {
                 Settings {
                     method,
                     concurrency: self.concurrency,
-                    poll: if emulator { Duration::from_millis(200) } else { Duration::from_secs(3) },
+                    poll: endpoint.poll(),
                 },
                 assets,
                 Reporter::auto(),

@@ -1,13 +1,12 @@
 //! `irf-synth destroy`.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use anyhow::bail;
 use irf_synth::deploy::assets::AssetSource;
 use irf_synth::deploy::progress::Reporter;
 use irf_synth::deploy::stack::Method;
-use irf_synth::deploy::{Deployer, Settings, aws};
+use irf_synth::deploy::{Deployer, Settings};
 
 use super::aws_args::AwsArgs;
 
@@ -49,21 +48,14 @@ impl DestroyArgs {
             }
         }
         tokio::runtime::Runtime::new()?.block_on(async {
-            let emulator = match &self.aws.endpoint_url {
-                Some(e) => aws::is_emulator(e).await,
-                None => false,
-            };
+            let endpoint = self.aws.endpoint().await;
             let ctx = self.aws.context(&synth).await?;
             let deployer = Deployer::new(
                 ctx,
                 Settings {
                     method: Method::Direct,
                     concurrency: self.concurrency,
-                    poll: if emulator {
-                        Duration::from_millis(200)
-                    } else {
-                        Duration::from_secs(3)
-                    },
+                    poll: endpoint.poll(),
                 },
                 AssetSource::Dir(synth.dir.clone()),
                 Reporter::auto(),

@@ -1,6 +1,5 @@
 //! `irf-synth diff`.
 
-use irf_synth::deploy::aws;
 use irf_synth::deploy::diff::{Action, StackDiff, plan_diff};
 
 use super::aws_args::AwsArgs;
@@ -18,10 +17,7 @@ impl DiffArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
         let synth = self.aws.synth_dir()?;
         tokio::runtime::Runtime::new()?.block_on(async {
-            let emulator = match &self.aws.endpoint_url {
-                Some(e) => aws::is_emulator(e).await,
-                None => false,
-            };
+            let emulator = self.aws.endpoint().await.emulator;
             let ctx = self.aws.context(&synth).await?;
             let diffs = plan_diff(&ctx, &synth, !emulator).await?;
             let mut changed = 0;

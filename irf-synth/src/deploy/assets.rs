@@ -14,23 +14,24 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, VersioningConfiguration,
 };
+use irf_sdk_error::AwsErrorInfo;
 use sha2::{Digest, Sha256};
 
 use super::DeployError;
 
-/// A packaged asset.
+/// The runtime asset for one architecture, zipped and content-hashed.
 #[derive(Clone, Debug)]
 pub struct Asset {
     /// CPU architecture (`arm64` or `x86_64`).
     pub architecture: String,
-    /// The zip.
+    /// The deterministic zip holding `bootstrap`.
     pub zip: Vec<u8>,
     /// SHA-256 of the zip (hex).
     pub sha256: String,
 }
 
 impl Asset {
-    /// Content-hashed object key.
+    /// Object key under `assets/`, named by the zip's hash (so an upload happens once).
     pub fn key(&self) -> String {
         format!(
             "assets/irf-runtime-{}-{}.zip",
@@ -44,7 +45,7 @@ impl Asset {
 pub enum AssetSource {
     /// Build from the workspace with cargo-zigbuild.
     Build {
-        /// Workspace root.
+        /// The workspace to build in (the directory of its `Cargo.toml`).
         workspace: PathBuf,
     },
     /// Prebuilt zips named `irf-runtime-<arch>.zip` (written by `irf-synth package`).
@@ -60,10 +61,6 @@ pub fn target_triple(architecture: &str) -> Result<&'static str, DeployError> {
             "unknown architecture {other:?}"
         ))),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Zips a `bootstrap` binary deterministically (fixed time and mode), so the same binary always
@@ -107,7 +104,7 @@ pub fn package(source: &AssetSource, architecture: &str) -> Result<Asset, Deploy
             zip_bootstrap(&bytes)?
         }
     };
-    let sha256 = hex(&Sha256::digest(&zip));
+    let sha256 = hex::encode(Sha256::digest(&zip));
     Ok(Asset {
         architecture: architecture.to_owned(),
         zip,
@@ -229,9 +226,12 @@ pub async fn ensure_bucket(
         );
     }
     if let Err(e) = create.send().await {
-        let text = super::sdk_message(&e);
-        if !text.contains("BucketAlreadyOwnedByYou") {
-            return Err(DeployError::aws(&format!("s3:CreateBucket {bucket}"), e));
+        let info = AwsErrorInfo::of(&e);
+        if !info.is("BucketAlreadyOwnedByYou") {
+            return Err(DeployError::from_aws_info(
+                &format!("s3:CreateBucket {bucket}"),
+                info,
+            ));
         }
     }
     let ctx = |op: &str| format!("{op} {bucket}");
@@ -367,7 +367,7 @@ pub async fn stage_streamer(
 ) -> Result<bool, DeployError> {
     let key = irf_core::contract::module_keys::streamer(streamer_arch(architecture)?);
     let sidecar = format!("{key}.sha256");
-    let sha = hex(&Sha256::digest(&binary));
+    let sha = hex::encode(Sha256::digest(&binary));
     let listed = match s3.get_object().bucket(bucket).key(&sidecar).send().await {
         Ok(o) => o
             .body
@@ -498,7 +498,7 @@ pub fn package_host_bootstrap(architecture: &str) -> Result<Asset, DeployError> 
         ))
     })?;
     let zip = zip_bootstrap(&bytes)?;
-    let sha256 = hex(&Sha256::digest(&zip));
+    let sha256 = hex::encode(Sha256::digest(&zip));
     Ok(Asset {
         architecture: architecture.to_owned(),
         zip,

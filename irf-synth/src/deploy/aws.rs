@@ -19,31 +19,8 @@ pub struct AwsOptions {
     pub profile: Option<String>,
     /// Endpoint override (the local emulator).
     pub endpoint_url: Option<String>,
-    /// Role assumed in each account.
+    /// Role assumed in each account other than the one the base credentials belong to.
     pub role_name: String,
-}
-
-/// Whether an endpoint is the local emulator (moto answers `/moto-api/`).
-pub async fn is_emulator(endpoint: &str) -> bool {
-    let url = format!("{}/moto-api/", endpoint.trim_end_matches('/'));
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let probe = async {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let mut s = tokio::net::TcpStream::connect(host).await.ok()?;
-        let req = format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
-        s.write_all(req.as_bytes()).await.ok()?;
-        let mut buf = vec![0u8; 64];
-        let n = s.read(&mut buf).await.ok()?;
-        Some(String::from_utf8_lossy(&buf[..n]).contains(" 200 "))
-    };
-    tokio::time::timeout(Duration::from_secs(3), probe)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or(false)
 }
 
 /// How long assuming the deploy role in an account may take, retries included.

@@ -8,9 +8,11 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, Parameter, StackStatus, Tag,
 };
+use irf_sdk_error::AwsErrorInfo;
 
 use super::DeployError;
 use super::progress::Reporter;
+pub use super::report::Outcome;
 
 /// What a stack's status means for the deployer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,13 +83,13 @@ impl StackState {
 /// A deployed stack as the deployer needs it.
 #[derive(Clone, Debug, Default)]
 pub struct Deployed {
-    /// Status.
+    /// CloudFormation status, when one was reported.
     pub status: Option<StackStatus>,
-    /// Outputs.
+    /// Output values by key.
     pub outputs: BTreeMap<String, String>,
-    /// Parameters.
+    /// Parameter values by key, list values as `a,b` whichever form the service used.
     pub parameters: BTreeMap<String, String>,
-    /// Tags.
+    /// Stack tags by key.
     pub tags: BTreeMap<String, String>,
     /// Last update (or creation) time.
     pub updated: Option<String>,
@@ -98,13 +100,13 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Deployed>, Depl
     let out = match cfn.describe_stacks().stack_name(name).send().await {
         Ok(o) => o,
         Err(e) => {
-            let text = super::sdk_message(&e);
-            if text.contains("does not exist") {
+            let info = AwsErrorInfo::of(&e);
+            if is_missing_stack(&info) {
                 return Ok(None);
             }
-            return Err(DeployError::aws(
+            return Err(DeployError::from_aws_info(
                 &format!("cloudformation:DescribeStacks {name}"),
-                e,
+                info,
             ));
         }
     };
@@ -173,7 +175,7 @@ pub struct StackInput<'a> {
     pub template_url: Option<String>,
     /// Resolved parameters.
     pub parameters: &'a BTreeMap<String, String>,
-    /// Capabilities.
+    /// Capabilities the template needs, e.g. `CAPABILITY_NAMED_IAM`.
     pub capabilities: &'a [String],
     /// Stack tags.
     pub tags: &'a BTreeMap<String, String>,
@@ -216,25 +218,32 @@ pub enum Method {
     Direct,
 }
 
-/// The result of deploying one stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Created.
-    Created,
-    /// Updated.
-    Updated,
-    /// Nothing to change.
-    Unchanged,
-    /// Deleted (destroy).
-    Deleted,
-    /// Was not deployed (destroy).
-    Absent,
+/// CloudFormation has no error code of its own for "nothing to update" or "no such stack": both
+/// come as `ValidationError`, told apart from other validation failures by their message.
+const VALIDATION_ERROR: &str = "ValidationError";
+
+/// Whether UpdateStack was refused because the stack already is as requested.
+fn is_no_update(e: &AwsErrorInfo) -> bool {
+    e.is(VALIDATION_ERROR)
+        && e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("No updates are to be performed"))
 }
 
-const NO_CHANGES: [&str; 2] = ["No updates are to be performed", "didn't contain changes"];
+/// Whether DescribeStacks answered that the stack does not exist.
+fn is_missing_stack(e: &AwsErrorInfo) -> bool {
+    e.is(VALIDATION_ERROR)
+        && e.message
+            .as_deref()
+            .is_some_and(|m| m.contains("does not exist"))
+}
 
-fn is_no_change(text: &str) -> bool {
-    NO_CHANGES.iter().any(|m| text.contains(m))
+/// Whether a failed change set's status reason says it had nothing to change (a status reason,
+/// not an error: there is no code to match).
+fn is_empty_change_set(reason: &str) -> bool {
+    ["No updates are to be performed", "didn't contain changes"]
+        .iter()
+        .any(|m| reason.contains(m))
 }
 
 /// Polls a stack until it leaves the in-progress states; reports new events as they come.
@@ -306,13 +315,13 @@ async fn events_since(
 /// One stack event, as the failure recap needs it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
-    /// Logical id.
+    /// Logical id of the resource (the stack's own events carry the stack name).
     pub logical_id: String,
-    /// Resource type.
+    /// CloudFormation resource type, e.g. `AWS::Lambda::Function`.
     pub resource_type: String,
     /// Status, e.g. `CREATE_FAILED`.
     pub status: String,
-    /// Reason.
+    /// Status reason, when CloudFormation gave one.
     pub reason: Option<String>,
 }
 
@@ -389,7 +398,7 @@ pub async fn apply(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| super::sdk_message(&e))
+                    .map_err(|e| AwsErrorInfo::of(&e))
             } else {
                 cfn.create_stack()
                     .stack_name(input.name)
@@ -402,15 +411,15 @@ pub async fn apply(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| super::sdk_message(&e))
+                    .map_err(|e| AwsErrorInfo::of(&e))
             };
-            if let Err(text) = result {
-                if exists && is_no_change(&text) {
+            if let Err(info) = result {
+                if exists && is_no_update(&info) {
                     return Ok(Outcome::Unchanged);
                 }
                 return Err(fail(
                     format!(
-                        "{} was rejected: {text}",
+                        "{} was rejected: {info}",
                         if exists { "UpdateStack" } else { "CreateStack" }
                     ),
                     Vec::new(),
@@ -437,7 +446,7 @@ pub async fn apply(
                 .await;
             if let Err(e) = created {
                 return Err(fail(
-                    format!("CreateChangeSet was rejected: {}", super::sdk_message(&e)),
+                    format!("CreateChangeSet was rejected: {}", AwsErrorInfo::of(&e)),
                     Vec::new(),
                 ));
             }
@@ -479,7 +488,7 @@ pub async fn apply(
                             .change_set_name(&cs_name)
                             .send()
                             .await;
-                        if is_no_change(&reason) {
+                        if is_empty_change_set(&reason) {
                             return Ok(Outcome::Unchanged);
                         }
                         return Err(fail(format!("change set failed: {reason}"), Vec::new()));
@@ -599,6 +608,35 @@ mod tests {
         );
         assert_eq!(normalize_list("subnet-1,subnet-2"), "subnet-1,subnet-2");
         assert_eq!(normalize_list("plain"), "plain");
+    }
+
+    #[test]
+    fn missing_stacks_and_no_op_updates_are_validation_errors_with_their_message() {
+        let e =
+            |code, message| AwsErrorInfo::from_parts(Some(code), Some(message), Some(400), true);
+        assert!(is_missing_stack(&e(
+            "ValidationError",
+            "Stack with id irf-x does not exist"
+        )));
+        assert!(!is_missing_stack(&e(
+            "AccessDenied",
+            "stack irf-x does not exist or you cannot see it"
+        )));
+        assert!(!is_missing_stack(&e(
+            "ValidationError",
+            "1 validation error detected"
+        )));
+        assert!(is_no_update(&e(
+            "ValidationError",
+            "No updates are to be performed."
+        )));
+        assert!(!is_no_update(&e(
+            "ValidationError",
+            "Template format error"
+        )));
+        assert!(is_empty_change_set(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use aws_sdk_cloudformation::types::{
     PermissionModels, StackSetOperationStatus, Tag,
 };
 
+use irf_sdk_error::AwsErrorInfo;
+
 use super::DeployError;
 use super::progress::Reporter;
 use super::stack::Outcome;
@@ -19,11 +21,11 @@ use crate::plan::{PlannedStack, StackSetTarget};
 /// A StackSet as deployed.
 #[derive(Clone, Debug)]
 pub struct DeployedSet {
-    /// Template body.
+    /// The template body it deploys.
     pub template: String,
-    /// Parameters.
+    /// StackSet parameters by key (per-region overrides are not included).
     pub parameters: BTreeMap<String, String>,
-    /// Permission model.
+    /// `SERVICE_MANAGED` or `SELF_MANAGED`, when reported.
     pub permission_model: Option<String>,
     /// Whether accounts joining the OU get the stacks (`None` when not reported; the emulator
     /// omits it).
@@ -55,16 +57,13 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<DeployedSet>, D
             auto_deployment: s.auto_deployment().and_then(|a| a.enabled()),
         })),
         Err(e) => {
-            let text = super::sdk_message(&e);
-            if text.contains("StackSetNotFound")
-                || text.contains("not found")
-                || text.contains("does not exist")
-            {
+            let info = AwsErrorInfo::of(&e);
+            if info.is("StackSetNotFoundException") {
                 Ok(None)
             } else {
-                Err(DeployError::aws(
+                Err(DeployError::from_aws_info(
                     &format!("cloudformation:DescribeStackSet {name}"),
-                    e,
+                    info,
                 ))
             }
         }
@@ -154,7 +153,7 @@ pub async fn apply(
             .all(|(k, v)| d.parameters.get(k) == Some(v) || Some(k.as_str()) == bucket_parameter)
         && d.auto_deployment != Some(false)
     {
-        reporter.finish(&s.name, "no changes");
+        reporter.finish(&s.name, &Outcome::Unchanged.to_string());
         return Ok(Outcome::Unchanged);
     }
     let parameters: Vec<Parameter> = params
@@ -292,14 +291,7 @@ pub async fn apply(
             ),
         );
     }
-    reporter.finish(
-        &s.name,
-        if outcome == Outcome::Created {
-            "created"
-        } else {
-            "updated"
-        },
-    );
+    reporter.finish(&s.name, &outcome.to_string());
     Ok(outcome)
 }
 

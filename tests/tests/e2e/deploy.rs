@@ -142,7 +142,7 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         String::from_utf8_lossy(&sidecar),
         format!(
             "{}  irf-memdump-aarch64\n",
-            irf_runtime::digests::hex(&irf_runtime::digests::sha256(&staged))
+            hex::encode(irf_runtime::digests::sha256(&staged))
         )
     );
     assert_eq!(&staged[..4], b"\x7fELF", "a static Linux binary");
@@ -449,10 +449,7 @@ async fn an_injected_failure_is_reported_leaves_other_accounts_consistent_and_re
 
 fn sha256(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// IAM returns policy documents URL-encoded.

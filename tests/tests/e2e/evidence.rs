@@ -95,11 +95,7 @@ fn expected_digests() -> (String, String) {
         sha.update(&data);
         md5.update(&data);
     }
-    (hex(&sha.finalize()), hex(&md5.finalize()))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    (hex::encode(sha.finalize()), hex::encode(md5.finalize()))
 }
 
 async fn bucket(conf: &SdkConfig, name: &str) -> aws_sdk_s3::Client {
@@ -199,7 +195,7 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
 
     // What S3 holds hashes to the same value (read back independently).
     let stored = common::object(&s3, &bucket_name, &job.key).await;
-    assert_eq!(hex(&Sha256::digest(&stored)), sha);
+    assert_eq!(hex::encode(Sha256::digest(&stored)), sha);
     assert_eq!(
         &stored[600 * BLOCK..601 * BLOCK],
         block_bytes(600).as_slice()
@@ -263,14 +259,14 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
     );
     assert_eq!(
         gr.stored_sha256.as_deref(),
-        Some(hex(&Sha256::digest(&packed)).as_str())
+        Some(hex::encode(Sha256::digest(&packed)).as_str())
     );
     let mut raw = Vec::new();
     flate2::read::MultiGzDecoder::new(packed.as_slice())
         .read_to_end(&mut raw)
         .unwrap();
     assert_eq!(
-        hex(&Sha256::digest(&raw)),
+        hex::encode(Sha256::digest(&raw)),
         sha,
         "gunzip gives the raw image back"
     );

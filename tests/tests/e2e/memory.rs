@@ -46,7 +46,7 @@ impl LocalSsm {
             return Err(format!("GET tool: {}", body.status()));
         }
         let bytes = body.bytes().await.map_err(|e| e.to_string())?;
-        let actual = digests::hex(&digests::sha256(&bytes));
+        let actual = hex::encode(digests::sha256(&bytes));
         if actual != sha256 {
             return Err(format!(
                 "refusing {}: sha256 {actual} is not {sha256}",
@@ -323,7 +323,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         &s3,
         &modules,
         &format!("{tool_key}.sha256"),
-        format!("{}  irf-memdump\n", digests::hex(&digests::sha256(&tool))).into_bytes(),
+        format!("{}  irf-memdump\n", hex::encode(digests::sha256(&tool))).into_bytes(),
     )
     .await;
     let module = b"\x7fELF not really a kernel module".to_vec();
@@ -334,7 +334,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         &s3,
         &modules,
         &format!("{module_key}.sha256"),
-        format!("{}  lime.ko\n", digests::hex(&digests::sha256(&module))).into_bytes(),
+        format!("{}  lime.ko\n", hex::encode(digests::sha256(&module))).into_bytes(),
     )
     .await;
 
@@ -365,7 +365,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         url_lifetime: std::time::Duration::from_secs(900),
     };
     let expected = expected_lime();
-    let expected_sha = digests::hex(&digests::sha256(&expected));
+    let expected_sha = hex::encode(digests::sha256(&expected));
 
     for (n, method) in ["kcore", "lime"].into_iter().enumerate() {
         let memory = engine(method);

@@ -1,0 +1,152 @@
+//! Destroying a synth directory's stacks: the dependency graph reversed (dependents first),
+//! retained resources listed, and with `--include-evidence` the evidence bucket and its keys
+//! removed as far as Object Lock allows.
+
+use std::time::Instant;
+
+use super::aws::AwsContext;
+use super::deployer::Deployer;
+use super::report::{DeployReport, Outcome};
+use super::{DeployError, SynthDir, stack, stackset};
+use crate::plan::PlannedStack;
+
+/// Logical ids of the evidence resources `destroy --include-evidence` removes.
+pub const EVIDENCE_RESOURCES: [&str; 3] = ["EvidenceBucket", "EvidenceKey", "CustodyKey"];
+
+impl Deployer {
+    /// Deletes every stack of `synth`, dependents first, independent stacks in parallel.
+    /// Retained resources stay (and are listed); with `include_evidence` the evidence bucket is
+    /// emptied of what Object Lock allows and deleted, and its keys are scheduled for deletion.
+    pub async fn destroy(&self, synth: &SynthDir, include_evidence: bool) -> DeployReport {
+        let started = Instant::now();
+        let graph = match synth.graph() {
+            Ok(g) => g.reversed(),
+            Err(e) => {
+                let names = synth.plan.stacks.iter().rev().map(|s| s.name.as_str());
+                return DeployReport::not_run(names, &e);
+            }
+        };
+        let run = self
+            .schedule(&graph, |s, _| self.destroy_one(s, include_evidence))
+            .await;
+        DeployReport::of_run(run, started.elapsed(), |outcome| *outcome)
+    }
+
+    async fn destroy_one(
+        &self,
+        s: &PlannedStack,
+        include_evidence: bool,
+    ) -> Result<Outcome, DeployError> {
+        self.reporter.begin(
+            &s.name,
+            &format!("deleting in {}/{}", s.account_id, s.region),
+        );
+        let conf = self.ctx.config_for(&s.account_id, &s.region).await?;
+        let cfn = AwsContext::cloudformation(&conf);
+        if let Some(target) = &s.stack_set {
+            let outcome = stackset::delete(&cfn, s, target, self.settings.poll).await?;
+            self.reporter.finish(&s.name, &outcome.to_string());
+            return Ok(outcome);
+        }
+        if stack::describe(&cfn, &s.name).await?.is_none() {
+            self.reporter.finish(&s.name, &Outcome::Absent.to_string());
+            return Ok(Outcome::Absent);
+        }
+        let physical = stack::physical_ids(&cfn, &s.name).await.unwrap_or_default();
+        stack::delete(&cfn, &s.name, self.settings.poll, &self.reporter).await?;
+        let mut kept = Vec::new();
+        for id in &s.retains {
+            let Some(p) = physical.get(id) else { continue };
+            if include_evidence && EVIDENCE_RESOURCES.contains(&id.as_str()) {
+                self.delete_evidence(&conf, id, p, &s.name).await?;
+            } else {
+                kept.push(format!("{id} ({p})"));
+            }
+        }
+        if !kept.is_empty() {
+            self.reporter.event(
+                &s.name,
+                &format!("kept (DeletionPolicy Retain): {}", kept.join(", ")),
+            );
+        }
+        self.reporter.finish(&s.name, &Outcome::Deleted.to_string());
+        Ok(Outcome::Deleted)
+    }
+
+    async fn delete_evidence(
+        &self,
+        conf: &aws_config::SdkConfig,
+        logical: &str,
+        physical: &str,
+        stack_name: &str,
+    ) -> Result<(), DeployError> {
+        if logical == "EvidenceBucket" {
+            let s3 = self.ctx.s3(conf);
+            let mut locked = Vec::new();
+            let versions = s3
+                .list_object_versions()
+                .bucket(physical)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws(&format!("s3:ListObjectVersions {physical}"), e))?;
+            for v in versions.versions() {
+                let (Some(key), Some(version)) = (v.key(), v.version_id()) else {
+                    continue;
+                };
+                if s3
+                    .delete_object()
+                    .bucket(physical)
+                    .key(key)
+                    .version_id(version)
+                    .send()
+                    .await
+                    .is_err()
+                {
+                    locked.push(key.to_owned());
+                }
+            }
+            for m in versions.delete_markers() {
+                if let (Some(key), Some(version)) = (m.key(), m.version_id()) {
+                    let _ = s3
+                        .delete_object()
+                        .bucket(physical)
+                        .key(key)
+                        .version_id(version)
+                        .send()
+                        .await;
+                }
+            }
+            if !locked.is_empty() {
+                return Err(DeployError::Stack {
+                    stack: stack_name.to_owned(),
+                    message: format!(
+                        "evidence bucket {physical} kept: {} object version(s) are under Object Lock retention (e.g. {})",
+                        locked.len(),
+                        locked[0]
+                    ),
+                    failures: Vec::new(),
+                });
+            }
+            s3.delete_bucket()
+                .bucket(physical)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws(&format!("s3:DeleteBucket {physical}"), e))?;
+            self.reporter
+                .event(stack_name, &format!("deleted evidence bucket {physical}"));
+        } else {
+            aws_sdk_kms::Client::new(conf)
+                .schedule_key_deletion()
+                .key_id(physical)
+                .pending_window_in_days(30)
+                .send()
+                .await
+                .map_err(|e| DeployError::aws(&format!("kms:ScheduleKeyDeletion {physical}"), e))?;
+            self.reporter.event(
+                stack_name,
+                &format!("scheduled deletion of {logical} {physical} in 30 days"),
+            );
+        }
+        Ok(())
+    }
+}
