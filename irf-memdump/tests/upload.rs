@@ -107,23 +107,20 @@ fn a_403_fails_at_once_with_status_and_body() {
     );
     let server = Server::start(script);
     let plan = Plan::from_json(&server.plan(PART as u64, 2)).unwrap();
-    let started = Instant::now();
     let e = stream::run(
         stream_source(&data(PART + 10, 1), true),
         &plan,
         &Client::default(),
     )
     .unwrap_err();
-    assert!(
-        started.elapsed() < Duration::from_millis(250),
-        "it waited for a retry"
-    );
     let msg = e.to_string();
     assert!(matches!(e, Error::Upload { part: 1, .. }), "{e:?}");
     assert!(msg.contains("HTTP 403 Forbidden"), "{msg}");
     assert!(msg.contains("Request has expired"), "{msg}");
     assert_eq!(e.exit_code(), 1);
-    assert_eq!(server.seen().len(), 1);
+    // Not retried: the sink saw exactly one request (a count, not a wall-clock bound, which
+    // failed on a loaded machine).
+    assert_eq!(server.seen().len(), 1, "a 403 is not retried");
 }
 
 #[test]
