@@ -315,8 +315,8 @@ impl Custody {
     /// Appends `record` to the case's ledger (once per `record.id`) and signs the new head.
     pub async fn append(&self, case_id: &str, record: Record) -> Result<Entry> {
         if record.id.is_empty() || record.action.is_empty() {
-            return Err(HandlerError::Fatal(
-                "a custody record needs an id and an action".into(),
+            return Err(HandlerError::fatal(
+                "a custody record needs an id and an action",
             ));
         }
         let key = evidence_keys::custody_ledger(case_id);
@@ -358,7 +358,7 @@ impl Custody {
             }
             tracing::debug!(case_id, "custody ledger changed underneath; re-reading");
         }
-        Err(HandlerError::Retryable(format!(
+        Err(HandlerError::retryable(format!(
             "custody ledger {key} kept changing during {APPEND_ATTEMPTS} append attempts"
         )))
     }
@@ -373,7 +373,7 @@ impl Custody {
             let etag = match &stored {
                 Some((text, etag)) => {
                     let head: Head = serde_json::from_str(text).map_err(|e| {
-                        HandlerError::Fatal(format!("{key} is not a custody head: {e}"))
+                        HandlerError::fatal(format!("{key} is not a custody head: {e}"))
                     })?;
                     if head.seq >= seq {
                         return Ok(head);
@@ -388,7 +388,7 @@ impl Custody {
                 return Ok(head);
             }
         }
-        Err(HandlerError::Retryable(format!(
+        Err(HandlerError::retryable(format!(
             "custody head {key} kept changing during {APPEND_ATTEMPTS} attempts"
         )))
     }
@@ -406,7 +406,7 @@ impl Custody {
             .map_err(|e| error::aws(&format!("kms:Sign {}", self.key_id), e))?;
         let signature = out
             .signature()
-            .ok_or_else(|| HandlerError::Fatal("kms:Sign returned no signature".into()))?;
+            .ok_or_else(|| HandlerError::fatal("kms:Sign returned no signature"))?;
         Ok(Head {
             case_id: case_id.to_owned(),
             seq,
@@ -446,7 +446,7 @@ impl Custody {
     pub async fn verify(&self, case_id: &str) -> Result<Verification> {
         let key = evidence_keys::custody_ledger(case_id);
         let Some((text, _)) = self.read(&key).await? else {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "case {case_id} has no custody ledger at s3://{}/{key}",
                 self.bucket
             )));
@@ -455,7 +455,7 @@ impl Custody {
         let chain_problem = ledger.check_chain(case_id).err();
         let head = match self.read(&head_key(case_id)).await? {
             Some((t, _)) => Some(serde_json::from_str::<Head>(&t).map_err(|e| {
-                HandlerError::Fatal(format!("{} is not a custody head: {e}", head_key(case_id)))
+                HandlerError::fatal(format!("{} is not a custody head: {e}", head_key(case_id)))
             })?),
             None => None,
         };

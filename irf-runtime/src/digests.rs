@@ -16,7 +16,7 @@ pub fn b64(bytes: &[u8]) -> String {
 /// Decodes standard base64.
 pub fn from_b64(text: &str) -> Result<Vec<u8>> {
     aws_smithy_types::base64::decode(text)
-        .map_err(|e| HandlerError::Fatal(format!("invalid base64: {e}")))
+        .map_err(|e| HandlerError::fatal(format!("invalid base64: {e}")))
 }
 
 /// SHA-256 of `bytes`.
@@ -79,7 +79,7 @@ impl StreamHashes {
     /// Resumes from [`StreamHashes::save`].
     pub fn restore(saved: &str) -> Result<Self> {
         let bytes = from_b64(saved)?;
-        let bad = || HandlerError::Fatal("saved hash state is corrupt".into());
+        let bad = || HandlerError::fatal("saved hash state is corrupt");
         let split = bytes.len().checked_sub(md5_state_len()).ok_or_else(bad)?;
         let (s, m) = bytes.split_at(split);
         Ok(StreamHashes {
@@ -117,7 +117,7 @@ impl Sha256State {
     /// Resumes from [`Sha256State::save`].
     pub fn restore(saved: &str) -> Result<Self> {
         let bytes = from_b64(saved)?;
-        let bad = || HandlerError::Fatal("saved hash state is corrupt".into());
+        let bad = || HandlerError::fatal("saved hash state is corrupt");
         Ok(Sha256State(
             Sha256::deserialize(bytes.as_slice().try_into().map_err(|_| bad())?)
                 .map_err(|_| bad())?,

@@ -162,12 +162,12 @@ async fn all_completed(ec2: &aws_sdk_ec2::Client, ids: &[&str], what: &str) -> R
     for id in ids {
         match states.get(id) {
             None => {
-                return Err(HandlerError::Fatal(format!(
+                return Err(HandlerError::fatal(format!(
                     "{what} snapshot {id} no longer exists"
                 )));
             }
             Some(("error", why)) => {
-                return Err(HandlerError::Fatal(format!(
+                return Err(HandlerError::fatal(format!(
                     "{what} snapshot {id} failed: {why}"
                 )));
             }
@@ -178,7 +178,7 @@ async fn all_completed(ec2: &aws_sdk_ec2::Client, ids: &[&str], what: &str) -> R
     if pending.is_empty() {
         Ok(())
     } else {
-        Err(HandlerError::Pending(format!(
+        Err(HandlerError::pending(format!(
             "{what} snapshots not completed: {}",
             pending.join(", ")
         )))
@@ -201,7 +201,7 @@ impl Disk {
             .flat_map(|r| r.instances())
             .next()
             .ok_or_else(|| {
-                HandlerError::Fatal(format!("instance {} not found", case.instance_id))
+                HandlerError::fatal(format!("instance {} not found", case.instance_id))
             })?;
         let devices: BTreeMap<String, String> = instance
             .block_device_mappings()
@@ -214,7 +214,7 @@ impl Disk {
             })
             .collect();
         if devices.is_empty() {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "instance {} has no EBS volume",
                 case.instance_id
             )));
@@ -242,7 +242,7 @@ impl Disk {
             .iter()
             .map(|(volume, device)| {
                 let (id, _) = made.get(volume).ok_or_else(|| {
-                    HandlerError::Fatal(format!("CreateSnapshots made no snapshot of {volume}"))
+                    HandlerError::fatal(format!("CreateSnapshots made no snapshot of {volume}"))
                 })?;
                 Ok(VolumeSnapshot {
                     volume_id: volume.clone(),

@@ -22,7 +22,7 @@ use irf_core::handler::Handler;
 use serde_json::Value;
 use tracing::Instrument;
 
-pub use error::HandlerError;
+pub use error::{ErrorKind, HandlerError};
 
 /// Runs `handler` on `payload`. The case id (when the payload names one) is on every log line.
 pub async fn dispatch(

@@ -14,7 +14,7 @@
 //! 4. **Clean-up** aborts an upload that was not completed.
 //!
 //! Every command's status is checked ([`CommandRunner::status`]); pending states surface as
-//! [`HandlerError::Pending`] so the workflow polls within its budget.
+//! pending errors ([`crate::error::ErrorKind::Pending`]) so the workflow polls within its budget.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -117,7 +117,7 @@ impl CommandRunner for Ssm {
         out.command()
             .and_then(|c| c.command_id())
             .map(str::to_owned)
-            .ok_or_else(|| HandlerError::Fatal("ssm:SendCommand returned no command id".into()))
+            .ok_or_else(|| HandlerError::fatal("ssm:SendCommand returned no command id"))
     }
 
     async fn status(&self, command_id: &str, instance: &str) -> Result<CommandStatus> {
@@ -291,7 +291,7 @@ impl<R: CommandRunner> Memory<R> {
             .key(key)
             .presigned(config)
             .await
-            .map_err(|e| HandlerError::Fatal(format!("presigning s3://{bucket}/{key}: {e}")))?;
+            .map_err(|e| HandlerError::fatal(format!("presigning s3://{bucket}/{key}: {e}")))?;
         Ok(req.uri().to_owned())
     }
 
@@ -325,7 +325,7 @@ impl<R: CommandRunner> Memory<R> {
     async fn listed_sha256(&self, key: &str) -> Result<String> {
         let sidecar = evidence_keys::sidecar(key, "sha256");
         let text = self.text(&self.modules, &self.modules_bucket, &sidecar).await?.ok_or_else(|| {
-            HandlerError::Fatal(format!(
+            HandlerError::fatal(format!(
                 "s3://{}/{sidecar} is missing: stage {key} with its SHA-256 (irf-synth package/deploy does)",
                 self.modules_bucket
             ))
@@ -336,7 +336,7 @@ impl<R: CommandRunner> Memory<R> {
             .unwrap_or_default()
             .to_ascii_lowercase();
         if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "{sidecar} does not start with a SHA-256"
             )));
         }
@@ -368,7 +368,7 @@ impl<R: CommandRunner> Memory<R> {
             .status(&command.command_id, &command.instance_id)
             .await?
         {
-            CommandStatus::Running(s) => Err(HandlerError::Pending(format!(
+            CommandStatus::Running(s) => Err(HandlerError::pending(format!(
                 "preflight {}: {s}",
                 command.command_id
             ))),
@@ -376,7 +376,7 @@ impl<R: CommandRunner> Memory<R> {
                 status,
                 code,
                 stderr,
-            } => Err(HandlerError::Fatal(format!(
+            } => Err(HandlerError::fatal(format!(
                 "preflight {} on {}: {status} (exit {code}): {}",
                 command.command_id,
                 command.instance_id,
@@ -384,7 +384,7 @@ impl<R: CommandRunner> Memory<R> {
             ))),
             CommandStatus::Succeeded(stdout) => {
                 let report = json_line(&stdout).ok_or_else(|| {
-                    HandlerError::Fatal(format!(
+                    HandlerError::fatal(format!(
                         "preflight {} printed no JSON report (output: {:?})",
                         command.command_id,
                         stdout.chars().take(300).collect::<String>()
@@ -396,7 +396,7 @@ impl<R: CommandRunner> Memory<R> {
                     .unwrap_or("none")
                     .to_owned();
                 if method != "none" && !self.methods.contains(&method) {
-                    return Err(HandlerError::Fatal(format!(
+                    return Err(HandlerError::fatal(format!(
                         "preflight chose {method:?}, which is not a configured method ({})",
                         self.methods.join(",")
                     )));
@@ -428,20 +428,18 @@ impl<R: CommandRunner> Memory<R> {
         {
             // A retried step: the capture was already started.
             return serde_json::from_str(&text)
-                .map_err(|e| HandlerError::Fatal(format!("{state_key} is corrupt: {e}")));
+                .map_err(|e| HandlerError::fatal(format!("{state_key} is corrupt: {e}")));
         }
         let p = &choice.preflight;
         let arch = p.get("arch").and_then(Value::as_str).unwrap_or_default();
         if !matches!(arch, "x86_64" | "aarch64") {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "no streamer for architecture {arch:?}"
             )));
         }
         let ram = p.get("mem_total_kib").and_then(Value::as_u64).unwrap_or(0) * 1024;
         if ram == 0 {
-            return Err(HandlerError::Fatal(
-                "the preflight reported no RAM size".into(),
-            ));
+            return Err(HandlerError::fatal("the preflight reported no RAM size"));
         }
         // MemTotal leaves out memory the kernel reserved; System RAM ranges are larger. Plan for
         // a quarter more plus 256 MiB; unused part URLs cost nothing.
@@ -476,7 +474,7 @@ impl<R: CommandRunner> Memory<R> {
                 .part_number(i32::try_from(number).map_err(HandlerError::fatal)?)
                 .presigned(config.clone())
                 .await
-                .map_err(|e| HandlerError::Fatal(format!("presigning part {number}: {e}")))?;
+                .map_err(|e| HandlerError::fatal(format!("presigning part {number}: {e}")))?;
             plan_parts.push(serde_json::json!({ "number": number, "url": req.uri() }));
         }
         let receipts_key = format!("{dir}receipts.json");
@@ -487,7 +485,7 @@ impl<R: CommandRunner> Memory<R> {
             .key(&receipts_key)
             .presigned(config.clone())
             .await
-            .map_err(|e| HandlerError::Fatal(format!("presigning {receipts_key}: {e}")))?
+            .map_err(|e| HandlerError::fatal(format!("presigning {receipts_key}: {e}")))?
             .uri()
             .to_owned();
         let plan = serde_json::json!({
@@ -570,7 +568,7 @@ impl<R: CommandRunner> Memory<R> {
     pub async fn capture_result(&self, capture: &Capture) -> Result<Receipts> {
         let c = &capture.command;
         match self.runner.status(&c.command_id, &c.instance_id).await? {
-            CommandStatus::Running(s) => Err(HandlerError::Pending(format!(
+            CommandStatus::Running(s) => Err(HandlerError::pending(format!(
                 "capture {}: {s}",
                 c.command_id
             ))),
@@ -578,7 +576,7 @@ impl<R: CommandRunner> Memory<R> {
                 status,
                 code,
                 stderr,
-            } => Err(HandlerError::Fatal(format!(
+            } => Err(HandlerError::fatal(format!(
                 "capture {} on {}: {status} (exit {code}): {}",
                 c.command_id,
                 c.instance_id,
@@ -589,13 +587,13 @@ impl<R: CommandRunner> Memory<R> {
                     .text(&self.evidence, &self.evidence_bucket, &capture.receipts_key)
                     .await?
                     .ok_or_else(|| {
-                        HandlerError::Fatal(format!(
+                        HandlerError::fatal(format!(
                             "capture {} succeeded but wrote no receipts at {}",
                             c.command_id, capture.receipts_key
                         ))
                     })?;
                 serde_json::from_str(&text).map_err(|e| {
-                    HandlerError::Fatal(format!(
+                    HandlerError::fatal(format!(
                         "receipts {} are malformed: {e}",
                         capture.receipts_key
                     ))
@@ -618,8 +616,8 @@ impl<R: CommandRunner> Memory<R> {
             field("sha256").as_str().map(str::to_owned),
             field("md5").as_str().map(str::to_owned),
         ) else {
-            return Err(HandlerError::Fatal(
-                "the streamer's report lacks bytes, sha256 or md5".into(),
+            return Err(HandlerError::fatal(
+                "the streamer's report lacks bytes, sha256 or md5",
             ));
         };
         if receipts.parts.is_empty()
@@ -629,8 +627,8 @@ impl<R: CommandRunner> Memory<R> {
                 .enumerate()
                 .any(|(i, p)| p.number != i as i32 + 1)
         {
-            return Err(HandlerError::Fatal(
-                "the streamer's part receipts are not numbered 1..N".into(),
+            return Err(HandlerError::fatal(
+                "the streamer's part receipts are not numbered 1..N",
             ));
         }
         let completed = aws_sdk_s3::types::CompletedMultipartUpload::builder()
@@ -671,13 +669,13 @@ impl<R: CommandRunner> Memory<R> {
             crate::objects::rehash(&self.evidence, &self.evidence_bucket, &capture.key)
                 .await?
                 .ok_or_else(|| {
-                    HandlerError::Fatal(format!(
+                    HandlerError::fatal(format!(
                         "{} is missing after its upload was completed",
                         capture.key
                     ))
                 })?;
         if stored != bytes || found.sha256 != sha256 || found.md5 != md5 {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "{} holds {stored} bytes hashing to {} / {}; the host streamed {bytes} bytes hashing to {sha256} / {md5}",
                 capture.key, found.sha256, found.md5
             )));

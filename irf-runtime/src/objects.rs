@@ -14,10 +14,10 @@ pub async fn text(
         Ok(out) => {
             let etag = out.e_tag().unwrap_or_default().to_owned();
             let body = out.body.collect().await.map_err(|e| {
-                HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+                HandlerError::retryable(format!("s3:GetObject {key}: reading the body: {e}"))
             })?;
             let text = String::from_utf8(body.into_bytes().to_vec()).map_err(|_| {
-                HandlerError::Fatal(format!("s3://{bucket}/{key} is not UTF-8 text"))
+                HandlerError::fatal(format!("s3://{bucket}/{key} is not UTF-8 text"))
             })?;
             Ok(Some((text, etag)))
         }
@@ -41,7 +41,7 @@ pub async fn rehash(
     let mut hashes = StreamHashes::default();
     let mut bytes = 0u64;
     while let Some(chunk) = body.try_next().await.map_err(|e| {
-        HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+        HandlerError::retryable(format!("s3:GetObject {key}: reading the body: {e}"))
     })? {
         bytes += chunk.len() as u64;
         hashes.update(&chunk);

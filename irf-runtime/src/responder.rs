@@ -166,8 +166,8 @@ impl Responder {
 
     fn home(&self) -> Result<&SecurityHome> {
         self.security.as_ref().ok_or_else(|| {
-            HandlerError::Fatal(
-                "the security account is unknown: pass --org-config (or --security-account and --home-region)".into(),
+            HandlerError::fatal(
+                "the security account is unknown: pass --org-config (or --security-account and --home-region)",
             )
         })
     }
@@ -236,7 +236,7 @@ impl Responder {
         {
             Ok(o) => o,
             Err(e) if error::code(&e) == Some("ExecutionDoesNotExist") => {
-                return Err(HandlerError::Fatal(format!(
+                return Err(HandlerError::fatal(format!(
                     "no case {case_id} (no execution {arn})"
                 )));
             }

@@ -29,7 +29,7 @@ impl Slack {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| HandlerError::Fatal(format!("HTTP client: {e}")))?;
+            .map_err(|e| HandlerError::fatal(format!("HTTP client: {e}")))?;
         Ok(Slack {
             http,
             secrets,
@@ -68,7 +68,7 @@ impl Slack {
                     Err(_) => value,
                 };
                 if !url.starts_with("https://") && !url.starts_with("http://127.0.0.1") {
-                    return Err(HandlerError::Fatal(format!(
+                    return Err(HandlerError::fatal(format!(
                         "secret {} does not hold a webhook URL",
                         self.secret_arn
                     )));
@@ -103,7 +103,7 @@ impl Slack {
                         text.chars().take(200).collect::<String>()
                     );
                     if status != 429 && status < 500 {
-                        return Err(HandlerError::Fatal(last));
+                        return Err(HandlerError::fatal(last));
                     }
                     if attempt < self.attempts {
                         tokio::time::sleep(retry_after.unwrap_or(wait)).await;
@@ -118,7 +118,7 @@ impl Slack {
             }
             wait *= 2;
         }
-        Err(HandlerError::Retryable(format!(
+        Err(HandlerError::retryable(format!(
             "{last} (after {} attempts)",
             self.attempts
         )))

@@ -255,3 +255,37 @@ fn bad_input_is_named_before_any_call() {
     );
     assert_eq!(usage.status.code(), Some(2), "clap usage error");
 }
+
+#[test]
+fn an_unreadable_org_config_exits_4_and_an_invalid_one_3() {
+    // No endpoint needed: the org config is read before any AWS call.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let out = irf(
+        "http://127.0.0.1:9",
+        &[
+            "--org-config",
+            missing.to_str().unwrap(),
+            "case",
+            "status",
+            "C1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("missing.toml"), "{}", text(&out));
+
+    let invalid = dir.path().join("org.toml");
+    std::fs::write(&invalid, "[org]\nprefix = 7\nno_such_key = true\n").unwrap();
+    let out = irf(
+        "http://127.0.0.1:9",
+        &[
+            "--org-config",
+            invalid.to_str().unwrap(),
+            "case",
+            "status",
+            "C1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("org.toml"), "{}", text(&out));
+}

@@ -221,7 +221,7 @@ pub async fn handle_with(aws: &Aws, cfg: &MemberConfig, event: Value) -> Result<
             }
         }
     };
-    let done = |changes: Vec<String>| serde_json::json!({ "decision": decision, "instance_id": instance_id, "changes": changes });
+    let done = |changes: Vec<containment::Change>| serde_json::json!({ "decision": decision, "instance_id": instance_id, "changes": changes });
     match &decision {
         Decision::Ignored | Decision::Removed => return Ok(done(Vec::new())),
         Decision::NotTriggered { value } => {
@@ -300,14 +300,14 @@ pub async fn handle_with(aws: &Aws, cfg: &MemberConfig, event: Value) -> Result<
         if !report.changes.is_empty() {
             say(format!(
                 "{label} {instance_id}: {step} done ({}); evidence acquisition requested from the security account",
-                report.changes.join("; ")
+                report.summary()
             ))
             .await?;
         }
     } else if !report.changes.is_empty() {
         say(format!(
             "{label} {instance_id}: {step} done: {}",
-            report.changes.join("; ")
+            report.summary()
         ))
         .await?;
     }
@@ -372,8 +372,9 @@ mod tests {
     #[test]
     fn malformed_events_are_named() {
         let err = decide(&serde_json::json!({"detail-type": "x"})).unwrap_err();
+        assert_eq!(err.kind(), crate::error::ErrorKind::Fatal);
         assert!(
-            matches!(&err, HandlerError::Fatal(m) if m.starts_with("malformed tag-change event")),
+            err.to_string().starts_with("malformed tag-change event"),
             "{err}"
         );
         let mut e = event(&["SecurityIncidentStatus"], &[]);

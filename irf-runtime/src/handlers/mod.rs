@@ -18,7 +18,7 @@ pub mod trigger;
 pub(crate) fn polled(
     outcome: crate::error::Result<serde_json::Value>,
 ) -> crate::error::Result<serde_json::Value> {
-    use crate::error::HandlerError;
+    use crate::error::{ErrorKind, HandlerError};
     match outcome {
         Ok(serde_json::Value::Object(mut done)) => {
             done.insert("Ready".to_owned(), true.into());
@@ -27,8 +27,8 @@ pub(crate) fn polled(
         Ok(other) => Err(HandlerError::Fatal(format!(
             "a polling action returned {other}, not an object"
         ))),
-        Err(HandlerError::Pending(why)) => {
-            Ok(serde_json::json!({ "Ready": false, "Waiting": why }))
+        Err(e) if e.kind() == ErrorKind::Pending => {
+            Ok(serde_json::json!({ "Ready": false, "Waiting": e.to_string() }))
         }
         Err(e) => Err(e),
     }
@@ -49,7 +49,7 @@ pub(crate) fn input<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::polled;
-    use crate::error::HandlerError;
+    use crate::error::{ErrorKind, HandlerError};
     use serde_json::json;
 
     #[test]
@@ -68,9 +68,8 @@ mod tests {
         ] {
             assert_eq!(polled(Err(e.clone())).unwrap_err(), e);
         }
-        assert!(matches!(
-            polled(Ok(json!(true))),
-            Err(HandlerError::Fatal(m)) if m.contains("not an object")
-        ));
+        let err = polled(Ok(json!(true))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Fatal);
+        assert!(err.to_string().contains("not an object"), "{err}");
     }
 }

@@ -77,7 +77,7 @@ impl BlockSource for EbsBlocks {
             .collect()
             .await
             .map_err(|e| {
-                HandlerError::Retryable(format!(
+                HandlerError::retryable(format!(
                     "ebs:GetSnapshotBlock {snapshot} {index}: reading the body: {e}"
                 ))
             })?

@@ -302,7 +302,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
     pub async fn start(&self, job: Job) -> Result<Cursor> {
         let first = self.blocks.list(&job.snapshot_id, 0, None).await?;
         if first.block_size == 0 || first.volume_gib == 0 {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "snapshot {} reports block size {} and volume size {} GiB",
                 job.snapshot_id, first.block_size, first.volume_gib
             )));
@@ -552,7 +552,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             let key = format!("{}.parts/{n:06}.json", c.job.key);
             let chunk: Vec<StoredPart> = serde_json::from_slice(&self.store.get(&key).await?)
                 .map_err(|e| {
-                    HandlerError::Fatal(format!("part receipts {key} are corrupt: {e}"))
+                    HandlerError::fatal(format!("part receipts {key} are corrupt: {e}"))
                 })?;
             parts.extend(chunk);
         }
@@ -563,7 +563,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
                 .enumerate()
                 .any(|(i, p)| p.number != i as i32 + 1)
         {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "upload {} of {} holds {} parts, {} were written",
                 c.upload_id,
                 c.job.key,
@@ -574,7 +574,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
         self.store.complete(&c.job.key, &c.upload_id, parts).await?;
         let ours = format!("{}-{expected}", digests::b64(&composite.finish()));
         let theirs = self.store.checksum(&c.job.key).await?.ok_or_else(|| {
-            HandlerError::Fatal(format!(
+            HandlerError::fatal(format!(
                 "S3 reports no checksum for {}: the upload cannot be verified",
                 c.job.key
             ))
@@ -589,7 +589,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
         if their_digest != ours.trim_end_matches(&format!("-{expected}"))
             || their_parts.is_some_and(|n| n != expected_parts)
         {
-            return Err(HandlerError::Fatal(format!(
+            return Err(HandlerError::fatal(format!(
                 "{} does not hold the bytes imaged: S3's checksum {theirs} is not {ours}",
                 c.job.key
             )));
@@ -663,25 +663,25 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
 /// Checks a block against the checksum EBS returned with it.
 fn verify_block(snapshot: &str, index: u64, block_size: u64, b: &BlockData) -> Result<()> {
     if b.data.len() as u64 != block_size {
-        return Err(HandlerError::Fatal(format!(
+        return Err(HandlerError::fatal(format!(
             "{snapshot} block {index}: {} bytes, expected {block_size}",
             b.data.len()
         )));
     }
     let Some((checksum, algorithm)) = &b.checksum else {
-        return Err(HandlerError::Fatal(format!(
+        return Err(HandlerError::fatal(format!(
             "{snapshot} block {index}: EBS returned no checksum"
         )));
     };
     if algorithm != "SHA256" {
-        return Err(HandlerError::Fatal(format!(
+        return Err(HandlerError::fatal(format!(
             "{snapshot} block {index}: unsupported checksum algorithm {algorithm}"
         )));
     }
     let actual = digests::b64(&digests::sha256(&b.data));
     if &actual != checksum {
         // A corrupted read: retrying may fetch it intact.
-        return Err(HandlerError::Retryable(format!(
+        return Err(HandlerError::retryable(format!(
             "{snapshot} block {index} is corrupt: SHA-256 {actual} is not EBS's {checksum}"
         )));
     }
@@ -707,10 +707,8 @@ mod tests {
             checksum: good.checksum.clone(),
         };
         let err = verify_block("snap-1", 3, 16, &bad).unwrap_err();
-        assert!(
-            matches!(&err, HandlerError::Retryable(m) if m.contains("block 3 is corrupt")),
-            "{err}"
-        );
+        assert_eq!(err.kind(), crate::error::ErrorKind::Retryable);
+        assert!(err.to_string().contains("block 3 is corrupt"), "{err}");
         assert!(
             verify_block("snap-1", 3, 32, &good)
                 .unwrap_err()

@@ -65,7 +65,7 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| error::aws(&format!("s3:GetObject {key}"), e))?;
         let body = out.body.collect().await.map_err(|e| {
-            HandlerError::Retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+            HandlerError::retryable(format!("s3:GetObject {key}: reading the body: {e}"))
         })?;
         Ok(body.into_bytes().to_vec())
     }

@@ -12,7 +12,7 @@ use crate::common;
 use std::io::Read;
 
 use aws_config::SdkConfig;
-use irf_runtime::HandlerError;
+use irf_runtime::error::ErrorKind;
 use irf_runtime::imaging::{
     BlockData, BlockPage, BlockSource, EbsBlocks, Imager, Job, S3Store, Settings,
 };
@@ -287,8 +287,6 @@ async fn a_snapshot_is_imaged_into_s3_as_a_verified_raw_image_across_runs() {
         })
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, HandlerError::Retryable(m) if m.contains("block 601 is corrupt")),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Retryable, "{err:?}");
+    assert!(err.to_string().contains("block 601 is corrupt"), "{err}");
 }

@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use aws_config::SdkConfig;
-use irf_runtime::HandlerError;
 use irf_runtime::custody::Custody;
 use irf_runtime::digests;
+use irf_runtime::error::ErrorKind;
 use irf_runtime::handlers::memory_acquisition::step;
 use irf_runtime::memory::{CommandRunner, CommandStatus, Memory};
 use serde_json::{Value, json};
@@ -510,10 +510,8 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         }
     }
     let err = err.unwrap().unwrap_err();
-    assert!(
-        matches!(&err, HandlerError::Fatal(m) if m.contains("refusing")),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Fatal, "{err:?}");
+    assert!(err.to_string().contains("refusing"), "{err}");
     let cleaned = run(
         &memory,
         &custody,

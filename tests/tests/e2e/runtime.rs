@@ -34,9 +34,9 @@ use common::incident::{
     isolation_groups, member_config, profile_of, suspect, tag_event, termination_protected,
 };
 use irf_core::contract;
-use irf_runtime::HandlerError;
 use irf_runtime::aws::Aws;
 use irf_runtime::containment::{Containment, PriorState, Target};
+use irf_runtime::error::ErrorKind;
 use irf_runtime::handlers::member_tag;
 use irf_runtime::handlers::trigger;
 use irf_runtime::responder::{ContainOptions, Responder};
@@ -433,10 +433,8 @@ async fn the_trigger_refuses_forged_requests_and_starts_a_case_once() {
     let forged =
         trigger::validate(&request(&a.payments, &a.payments, &web.instance_id, 1)).unwrap();
     let err = trigger::verify_instance(&aws, &forged).await.unwrap_err();
-    assert!(
-        matches!(&err, HandlerError::Fatal(m) if m.contains("does not exist")),
-        "{err}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Fatal, "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
     // The real owner's request passes.
     let own = trigger::validate(&request(
         &a.payments,
@@ -547,9 +545,16 @@ async fn throttling_is_retryable_and_a_partial_containment_completes_on_retry() 
 
     // Throttled: a retryable failure naming the call, and nothing changed.
     let err = engine().contain().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Retryable, "{err:?}");
+    assert!(err.is_aws_code("RequestLimitExceeded"), "{err:?}");
+    assert_eq!(
+        err.operation(),
+        format!("ec2:DescribeInstances {}", s.instance_id)
+    );
+    let m = err.to_string();
     assert!(
-        matches!(&err, HandlerError::Retryable(m) if m.contains("ec2:DescribeInstances") && m.contains("RequestLimitExceeded")),
-        "{err:?}"
+        m.contains("ec2:DescribeInstances") && m.contains("RequestLimitExceeded"),
+        "{m}"
     );
     assert_eq!(err.error_name(), "Irf.Retryable");
     assert!(
@@ -560,9 +565,16 @@ async fn throttling_is_retryable_and_a_partial_containment_completes_on_retry() 
 
     // Fails half-way: the first interface is isolated, the second still has its group.
     let err = engine().contain().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Retryable, "{err:?}");
+    assert!(err.is_aws_code("InternalError"), "{err:?}");
     assert!(
-        matches!(&err, HandlerError::Retryable(m) if m.contains("ModifyNetworkInterfaceAttribute")),
+        err.operation()
+            .starts_with("ec2:ModifyNetworkInterfaceAttribute "),
         "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("ModifyNetworkInterfaceAttribute"),
+        "{err}"
     );
     let half = interfaces(&ec2, &s.instance_id).await;
     let isolate = isolation_group_id(&ec2, &s.vpc_id).await;
@@ -698,10 +710,9 @@ async fn slack_delivery_checks_the_status_retries_and_reads_the_secret_once() {
         .post("x")
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, HandlerError::Fatal(m) if m.contains("400") && m.contains("invalid_payload")),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Fatal, "{err:?}");
+    let m = err.to_string();
+    assert!(m.contains("400") && m.contains("invalid_payload"), "{m}");
     assert_eq!(rejecting.requests().len(), 1);
 
     // Down for good: retryable after every attempt.
@@ -711,10 +722,9 @@ async fn slack_delivery_checks_the_status_retries_and_reads_the_secret_once() {
         .post("x")
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, HandlerError::Retryable(m) if m.contains("503") && m.contains("after 4 attempts")),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::Retryable, "{err:?}");
+    let m = err.to_string();
+    assert!(m.contains("503") && m.contains("after 4 attempts"), "{m}");
     assert_eq!(down.requests().len(), 4);
 }
 

@@ -12,9 +12,13 @@ mod release;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use irf_core::config::{ConfigError, ConfigErrorKind};
+use irf_runtime::HandlerError;
 
-/// Exit status for an invalid or unreadable org config (as `irf-synth`).
+/// Exit status for an org config that was read but is not valid (as `irf-synth`).
 const EXIT_INVALID_CONFIG: u8 = 3;
+/// Exit status for an org config that could not be read (as `irf-synth`).
+const EXIT_UNREADABLE_CONFIG: u8 = 4;
 
 /// Incident response for EC2 instances: contain, analyze, release, start and follow cases.
 #[derive(Debug, Parser)]
@@ -70,12 +74,29 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if let Some(c) = e.downcast_ref::<irf_core::config::ConfigError>() {
+            if let Some(c) = e.downcast_ref::<ConfigError>() {
                 eprintln!("{c}");
-                return ExitCode::from(EXIT_INVALID_CONFIG);
+                return ExitCode::from(match c.kind {
+                    ConfigErrorKind::Unreadable => EXIT_UNREADABLE_CONFIG,
+                    ConfigErrorKind::Invalid => EXIT_INVALID_CONFIG,
+                });
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", render(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, `: `-separated, down to the first handler error: a handler error's
+/// message already says its cause (`ec2:DescribeInstances i-1: Code: message`), and the SDK
+/// errors under it would only repeat it.
+fn render(e: &anyhow::Error) -> String {
+    let mut parts = Vec::new();
+    for cause in e.chain() {
+        parts.push(cause.to_string());
+        if cause.is::<HandlerError>() {
+            break;
+        }
+    }
+    parts.join(": ")
 }
