@@ -99,6 +99,10 @@ impl BranchStatus {
 pub enum NotifyStep {
     /// Sends the notice of a case event to the outcome topic and Slack.
     Notify {
+        /// The case (every workflow task sends it; the notice reads the case from `Detail`,
+        /// which the direct callers also fill).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<Case>,
         /// What happened.
         #[serde(default)]
         event: CaseEvent,

@@ -123,6 +123,21 @@ pub enum DiskStep {
     },
 }
 
+impl DiskStep {
+    /// The case the step works on.
+    pub fn case(&self) -> &Case {
+        match self {
+            DiskStep::CreateSnapshots { case }
+            | DiskStep::CheckSnapshots { case, .. }
+            | DiskStep::ShareSnapshots { case, .. }
+            | DiskStep::CheckShared { case, .. }
+            | DiskStep::CopySnapshots { case, .. }
+            | DiskStep::CheckCopies { case, .. }
+            | DiskStep::CleanUp { case, .. } => case,
+        }
+    }
+}
+
 actions! {
     /// The steps of the disk-snapshot function.
     DiskAction for DiskStep {

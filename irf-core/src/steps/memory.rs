@@ -123,6 +123,20 @@ pub enum MemoryStep {
     },
 }
 
+impl MemoryStep {
+    /// The case the step works on.
+    pub fn case(&self) -> &Case {
+        match self {
+            MemoryStep::StartPreflight { case }
+            | MemoryStep::PreflightResult { case, .. }
+            | MemoryStep::StartCapture { case, .. }
+            | MemoryStep::CaptureResult { case, .. }
+            | MemoryStep::Verify { case, .. }
+            | MemoryStep::CleanUp { case, .. } => case,
+        }
+    }
+}
+
 actions! {
     /// The steps of the memory-acquisition function.
     MemoryAction for MemoryStep {
