@@ -4,7 +4,10 @@
 //! These are the defaults of the AWS sample this framework replaces, kept so that SOC runbooks,
 //! IAM policies written around the sample and muscle memory (`aws ec2 create-tags ...
 //! SecurityIncidentStatus=Contain`) keep working. Nothing else in the workspace spells these
-//! strings out: templates and handlers import them from here.
+//! strings out: templates and handlers import them from here. The other halves of the contract
+//! between templates and handlers are typed: the workflows' step requests in [`crate::steps`],
+//! the events the handlers receive in [`crate::events`], and each handler's environment in
+//! [`crate::env`].
 
 /// Tag key whose value triggers the automation on an EC2 instance.
 pub const INCIDENT_STATUS_TAG: &str = "SecurityIncidentStatus";
@@ -74,6 +77,22 @@ pub const ISOLATION_INSTANCE_PROFILE: &str = "IRIsolationInstanceProfile";
 
 /// Name of the isolation security group created per VPC on containment.
 pub const ISOLATION_SECURITY_GROUP: &str = "security_isolate";
+
+/// Tag key on the framework's security groups: IAM lets the member tag handler shape only the
+/// groups carrying it with [`ISOLATION_TAG_VALUE`].
+pub const ISOLATION_TAG: &str = "irf:isolation";
+
+/// Value of [`ISOLATION_TAG`].
+pub const ISOLATION_TAG_VALUE: &str = "true";
+
+/// Prefix of the inline role policy that revokes the sessions a contained instance's role
+/// issued; the instance id follows ([`revocation_policy_name`]).
+pub const REVOCATION_POLICY_PREFIX: &str = "irf-revoke-";
+
+/// The revocation policy of one instance: `irf-revoke-<InstanceId>`.
+pub fn revocation_policy_name(instance_id: &str) -> String {
+    format!("{REVOCATION_POLICY_PREFIX}{instance_id}")
+}
 
 /// Security Hub custom action id (the sample's).
 pub const SECURITY_HUB_ACTION_ID: &str = "SHResponseIsolate";

@@ -2,6 +2,8 @@
 //!
 //! * [`config`] parses and validates `org.toml` into a resolved [`model::Framework`].
 //! * [`contract`] holds every name, tag and key layout other stacks and runbooks rely on.
+//! * [`steps`], [`events`] and [`env`] type what crosses between the templates and the handlers:
+//!   the workflows' step requests, the events the handlers receive, each handler's environment.
 //! * [`cfn`] is a typed CloudFormation layer emitting deterministic, YAML-1.1-safe templates.
 //! * [`iam`] builds policy documents; [`asl`] builds Step Functions definitions.
 //!
@@ -19,7 +21,10 @@ pub mod blueprints;
 pub mod cfn;
 pub mod config;
 pub mod contract;
+pub mod env;
+pub mod events;
 pub mod handler;
 pub mod iam;
 pub mod model;
 pub mod region;
+pub mod steps;

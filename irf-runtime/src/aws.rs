@@ -88,7 +88,8 @@ impl Aws {
             loader = loader.retry_config(RetryConfig::standard().with_max_attempts(1));
         }
         let base = loader.load().await;
-        let partition = std::env::var("IRF_PARTITION").unwrap_or_else(|_| "aws".to_owned());
+        let partition =
+            std::env::var(irf_core::env::keys::PARTITION).unwrap_or_else(|_| "aws".to_owned());
         let endpoint = endpoint
             .map(str::to_owned)
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
@@ -106,7 +107,8 @@ impl Aws {
     pub fn from_config(base: SdkConfig, endpoint: Option<&str>) -> Self {
         Aws {
             base,
-            partition: std::env::var("IRF_PARTITION").unwrap_or_else(|_| "aws".to_owned()),
+            partition: std::env::var(irf_core::env::keys::PARTITION)
+                .unwrap_or_else(|_| "aws".to_owned()),
             endpoint: endpoint.map(str::to_owned),
             calls: CallCounter::default(),
             assumed: Arc::new(Mutex::new(HashMap::new())),
@@ -114,7 +116,8 @@ impl Aws {
         }
     }
 
-    /// Uses `partition` for the ARNs built here (default: `IRF_PARTITION`, else `aws`).
+    /// Uses `partition` for the ARNs built here (default: the function's partition variable,
+    /// else `aws`).
     #[must_use]
     pub fn with_partition(mut self, partition: &str) -> Self {
         partition.clone_into(&mut self.partition);
@@ -324,15 +327,4 @@ impl Aws {
                 .build(),
         )
     }
-}
-
-/// A required environment variable, or a fatal error naming it.
-pub fn env(name: &str) -> Result<String> {
-    std::env::var(name)
-        .map_err(|_| HandlerError::Fatal(format!("environment variable {name} is not set")))
-}
-
-/// An optional boolean environment variable (`true`/`false`), with a default.
-pub fn env_flag(name: &str, default: bool) -> bool {
-    std::env::var(name).map_or(default, |v| v == "true")
 }

@@ -248,10 +248,10 @@ pub struct Custody {
 }
 
 impl Custody {
-    /// The ledger of a Lambda function: `IRF_EVIDENCE_BUCKET`, `IRF_CUSTODY_KEY_ARN` (signing
-    /// in the key's region, cross-account as its key policy allows) and the function's role.
-    pub async fn from_env(aws: &crate::aws::Aws) -> Result<Custody> {
-        let key_id = crate::aws::env("IRF_CUSTODY_KEY_ARN")?;
+    /// The ledger of a Lambda function: in `bucket` (the function's evidence bucket), signed
+    /// with `key_id` (its custody key ARN; signing in the key's region, cross-account as its
+    /// key policy allows), recording the function's role as the actor.
+    pub async fn connect(aws: &crate::aws::Aws, bucket: &str, key_id: &str) -> Result<Custody> {
         let region = key_id
             .split(':')
             .nth(3)
@@ -259,9 +259,9 @@ impl Custody {
             .map_or_else(|| aws.home_region(), str::to_owned);
         Ok(Custody {
             s3: aws.s3(&aws.here(&aws.home_region())),
-            bucket: crate::aws::env("IRF_EVIDENCE_BUCKET")?,
+            bucket: bucket.to_owned(),
             kms: aws.kms(&aws.here(&region)),
-            key_id,
+            key_id: key_id.to_owned(),
             actor: aws.caller_arn().await?,
         })
     }

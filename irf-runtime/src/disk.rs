@@ -14,29 +14,12 @@ use aws_sdk_ec2::types::{
     Filter, InstanceSpecification, OperationType, ResourceType, Tag, TagSpecification,
 };
 use irf_core::contract;
+use irf_core::steps::{Case, DiskCopy, VolumeSnapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{self, HandlerError, Result};
-use crate::handlers::case_record::Case;
-use crate::handlers::disk_imaging::DiskCopy;
 
 use contract::{SNAPSHOT_STAGE_TAG as STAGE_TAG, SOURCE_VOLUME_TAG};
-
-/// A snapshot of one volume at some stage.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct VolumeSnapshot {
-    /// The member's original volume.
-    pub volume_id: String,
-    /// Its device name on the instance.
-    pub device: String,
-    /// The snapshot.
-    pub snapshot_id: String,
-    /// Where the snapshot is.
-    pub region: String,
-    /// Volume size in GiB.
-    pub size_gib: i32,
-}
 
 /// What clean-up did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

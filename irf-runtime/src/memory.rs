@@ -25,9 +25,10 @@ use irf_core::contract::{self, evidence_keys, module_keys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use irf_core::steps::{Capture, Case, MethodChoice, Receipts, SentCommand};
+
 use crate::custody::{Artifact, Custody, Record};
 use crate::error::{self, HandlerError, Result};
-use crate::handlers::case_record::Case;
 
 /// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
@@ -157,70 +158,6 @@ impl CommandRunner for Ssm {
             },
         })
     }
-}
-
-/// A command sent to the instance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SentCommand {
-    /// Command id.
-    pub command_id: String,
-    /// Instance.
-    pub instance_id: String,
-}
-
-/// The method chosen by the preflight, and what it saw.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct MethodChoice {
-    /// `kcore`, `lime` or `none`.
-    pub method: String,
-    /// Why (per method considered).
-    pub reason: String,
-    /// The preflight's report.
-    pub preflight: Value,
-}
-
-/// A capture in progress.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Capture {
-    /// The capture command.
-    pub command: SentCommand,
-    /// Method.
-    pub method: String,
-    /// Why the method.
-    pub reason: String,
-    /// Image key.
-    pub key: String,
-    /// Multipart upload id.
-    pub upload_id: String,
-    /// Part size.
-    pub part_size: u64,
-    /// Parts planned (capacity; the image uses as many as it needs).
-    pub parts: u32,
-    /// Where the streamer writes its receipts.
-    pub receipts_key: String,
-    /// When it started (RFC 3339).
-    pub started_at: String,
-}
-
-/// The streamer's report and part receipts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Receipts {
-    /// The streamer's report (`bytes`, `sha256`, `md5`, `format`, ranges...).
-    pub report: Value,
-    /// One per part uploaded.
-    pub parts: Vec<PartReceipt>,
-}
-
-/// One uploaded part.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartReceipt {
-    /// Part number.
-    pub number: i32,
-    /// ETag S3 returned.
-    pub etag: String,
 }
 
 /// The verified memory image.

@@ -6,12 +6,14 @@
 //! is removed (contain) or left alone (analyze). Starting a case needs the deployed workflow.
 
 use irf_core::contract;
+use irf_core::events::IncidentRequest;
+use irf_core::steps::CaseInput;
 use serde::Serialize;
 
 use crate::aws::Aws;
 use crate::containment::{Containment, Report, Settings, Target};
 use crate::error::{self, HandlerError, Result};
-use crate::handlers::trigger::{self, CaseInput, Started};
+use crate::handlers::trigger::{self, Started};
 
 /// Where the case workflow runs.
 #[derive(Clone, Debug)]
@@ -193,11 +195,12 @@ impl Responder {
     ) -> Result<(Report, Started)> {
         let arn = self.state_machine_arn()?;
         let prepared = self.analyze(target).await?;
-        let request = trigger::Request {
+        let request = IncidentRequest {
             account: target.account.clone(),
             region: target.region.clone(),
             instance_id: target.instance_id.clone(),
             requested_at,
+            prior_state_parameter: None,
         };
         let input = CaseInput {
             case_id: trigger::case_id(&request),

@@ -67,3 +67,36 @@ fn one_snapshot_per_template() {
         insta::assert_snapshot!("plan", s.plan_json());
     });
 }
+
+/// Every function's environment is its handler's: `IRF_HANDLER` names a handler, and every
+/// other `IRF_*` variable is one of that handler's (`irf_core::env`), so a handler never misses
+/// a variable a template meant for it.
+#[test]
+fn every_function_gets_its_handlers_variables() {
+    use irf_core::cfn::Expr;
+    use irf_core::cfn::resources::lambda;
+    use irf_core::env::{keys, keys_of};
+    use irf_core::handler::Handler;
+
+    let s = example();
+    let mut functions = 0;
+    for t in &s.templates {
+        for (id, f) in t.template.resources_of::<lambda::Function>() {
+            let vars = &f.environment.as_ref().expect("every function has variables").variables;
+            let handler: Handler = match vars.get(keys::HANDLER) {
+                Some(Expr::Str(name)) => name.parse().unwrap(),
+                other => panic!("{}: {id} has {} = {other:?}", t.path, keys::HANDLER),
+            };
+            for key in vars.keys().filter(|k| k.starts_with("IRF_")) {
+                assert!(
+                    [keys::HANDLER, keys::PARTITION].contains(&key.as_str())
+                        || keys_of(handler).contains(&key.as_str()),
+                    "{}: {id} ({handler}) sets {key}, which its handler does not read",
+                    t.path
+                );
+            }
+            functions += 1;
+        }
+    }
+    assert!(functions >= Handler::ALL.len(), "{functions} functions");
+}

@@ -1,26 +1,14 @@
 //! Security account: opening, containing and closing cases (the workflow's case steps).
 
 use irf_core::contract;
-use serde::{Deserialize, Serialize};
+use irf_core::env::CaseRecordEnv;
+use irf_core::handler::Handler;
+use irf_core::steps::{BranchStatus, Case, CaseStep};
 use serde_json::Value;
 
 use crate::aws::Aws;
+use crate::custody::Custody;
 use crate::error::{self, HandlerError, Result};
-
-/// A case, as every workflow step receives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Case {
-    /// Case id.
-    pub case_id: String,
-    /// Member account.
-    pub account: String,
-    /// Member region.
-    pub region: String,
-    /// Instance.
-    pub instance_id: String,
-    /// Keep the security-account snapshot copies.
-    pub retain_artefacts: bool,
-}
 
 /// Validates the workflow input (the sample's schema: `CaseId`, `InstanceId`, `Account`,
 /// `Region`, `RetainArtefacts` as `"true"`/`"false"`).
@@ -122,7 +110,9 @@ pub fn outcome(results: &Value) -> Value {
     };
     let failed: Vec<String> = list
         .iter()
-        .filter(|r| r.get("Status").and_then(Value::as_str) != Some("SUCCEEDED"))
+        .filter(|r| {
+            r.get("Status").and_then(Value::as_str) != Some(BranchStatus::Succeeded.as_str())
+        })
         .map(|r| {
             r.get("Kind")
                 .and_then(Value::as_str)
@@ -131,22 +121,24 @@ pub fn outcome(results: &Value) -> Value {
         })
         .collect();
     let status = if list.is_empty() || !failed.is_empty() {
-        "FAILED"
+        BranchStatus::Failed
     } else {
-        "SUCCEEDED"
+        BranchStatus::Succeeded
     };
     serde_json::json!({ "Status": status, "Failed": failed })
 }
 
+/// The case's custody ledger, from the function's environment.
+async fn custody(aws: &Aws) -> Result<Custody> {
+    let env = CaseRecordEnv::from_env().map_err(HandlerError::fatal)?;
+    Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await
+}
+
 /// Handles a case step.
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    let action = payload
-        .get("Action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match action {
-        "Open" => {
-            let case = open(payload.get("Input").unwrap_or(&Value::Null))?;
+    match super::request(Handler::CaseRecord, &payload)? {
+        CaseStep::Open { input } => {
+            let case = open(&input)?;
             tracing::info!(case_id = %case.case_id, "case opened");
             let record = crate::custody::Record {
                 id: "case-opened".to_owned(),
@@ -155,51 +147,40 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
                 reason: Some(format!("retain artefacts: {}", case.retain_artefacts)),
                 ..Default::default()
             };
-            crate::custody::Custody::from_env(aws)
-                .await?
-                .append(&case.case_id, record)
-                .await?;
+            custody(aws).await?.append(&case.case_id, record).await?;
             serde_json::to_value(case).map_err(HandlerError::fatal)
         }
-        "Contain" | "Close" => {
-            let case: Case =
-                serde_json::from_value(payload.get("Case").cloned().unwrap_or(Value::Null))
-                    .map_err(|e| {
-                        HandlerError::Fatal(format!("case step without a valid Case: {e}"))
-                    })?;
-            let custody = crate::custody::Custody::from_env(aws).await?;
-            if action == "Contain" {
-                let done = contain(aws, &case).await?;
-                let record = crate::custody::Record {
-                    id: "contain-requested".to_owned(),
-                    action: "contain-requested".to_owned(),
-                    sources: case_sources(&case),
-                    reason: Some(format!(
-                        "tagged {}={} through {}",
-                        contract::INCIDENT_STATUS_TAG,
-                        contract::STATUS_CONTAIN,
-                        contract::IR_AUTOMATION_ROLE
-                    )),
-                    ..Default::default()
-                };
-                custody.append(&case.case_id, record).await?;
-                Ok(done)
-            } else {
-                let result = outcome(payload.get("Results").unwrap_or(&Value::Null));
-                let record = crate::custody::Record {
-                    id: "case-closed".to_owned(),
-                    action: "case-closed".to_owned(),
-                    sources: case_sources(&case),
-                    reason: Some(result.to_string()),
-                    ..Default::default()
-                };
-                custody.append(&case.case_id, record).await?;
-                Ok(result)
-            }
+        CaseStep::Contain { case } => {
+            let custody = custody(aws).await?;
+            let done = contain(aws, &case).await?;
+            let record = crate::custody::Record {
+                id: "contain-requested".to_owned(),
+                action: "contain-requested".to_owned(),
+                sources: case_sources(&case),
+                reason: Some(format!(
+                    "tagged {}={} through {}",
+                    contract::INCIDENT_STATUS_TAG,
+                    contract::STATUS_CONTAIN,
+                    contract::IR_AUTOMATION_ROLE
+                )),
+                ..Default::default()
+            };
+            custody.append(&case.case_id, record).await?;
+            Ok(done)
         }
-        other => Err(HandlerError::Fatal(format!(
-            "case-record has no action {other:?}"
-        ))),
+        CaseStep::Close { case, results } => {
+            let custody = custody(aws).await?;
+            let result = outcome(&results);
+            let record = crate::custody::Record {
+                id: "case-closed".to_owned(),
+                action: "case-closed".to_owned(),
+                sources: case_sources(&case),
+                reason: Some(result.to_string()),
+                ..Default::default()
+            };
+            custody.append(&case.case_id, record).await?;
+            Ok(result)
+        }
     }
 }
 

@@ -4,29 +4,14 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use irf_core::env::{DiskImagingEnv, flag};
+use irf_core::handler::Handler;
+use irf_core::steps::{Case, DiskCopy, ImagingStep};
 use serde_json::Value;
 
-use crate::aws::{Aws, env, env_flag};
+use crate::aws::Aws;
 use crate::error::{HandlerError, Result};
-use crate::handlers::case_record::Case;
 use crate::imaging::{Cursor, EbsBlocks, Imager, Job, S3Store, Settings};
-
-/// A snapshot copied into the security account (an item of `CopySnapshots`' result).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DiskCopy {
-    /// The member's original volume.
-    pub volume_id: String,
-    /// Its device name on the instance.
-    pub device: String,
-    /// The copy in the security account.
-    pub snapshot_id: String,
-    /// Region of the copy.
-    pub region: String,
-    /// Volume size in GiB.
-    pub size_gib: i32,
-}
 
 /// The object key of a volume's image.
 pub fn image_key(case: &Case, volume_id: &str, compress: bool) -> String {
@@ -68,43 +53,30 @@ pub fn record(case: &Case, copy: &DiskCopy, r: &crate::imaging::Imaged) -> crate
 }
 
 /// Imaging settings from the function's environment.
-pub fn settings() -> Settings {
-    let budget = std::env::var("IRF_IMAGING_BUDGET_SECONDS")
-        .ok()
+pub fn settings(env: &DiskImagingEnv) -> Settings {
+    let budget = env
+        .imaging_budget_seconds
+        .as_deref()
         .and_then(|v| v.parse().ok())
         .unwrap_or(600);
     Settings {
         budget: Duration::from_secs(budget),
-        compress: env_flag("IRF_COMPRESS_DISK_IMAGES", false),
+        compress: flag(env.compress_disk_images.as_deref(), false),
         ..Settings::default()
     }
 }
 
 /// Handles one `ImageSnapshot` step.
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    if payload.get("Action").and_then(Value::as_str) != Some("ImageSnapshot") {
-        return Err(HandlerError::Fatal(format!(
-            "disk-imaging has no action {:?}",
-            payload.get("Action")
-        )));
-    }
-    let case: Case = serde_json::from_value(payload.get("Case").cloned().unwrap_or(Value::Null))
-        .map_err(|e| HandlerError::Fatal(format!("ImageSnapshot without a valid Case: {e}")))?;
-    let copy: DiskCopy =
-        serde_json::from_value(payload.get("Copy").cloned().unwrap_or(Value::Null))
-            .map_err(|e| HandlerError::Fatal(format!("ImageSnapshot without a valid Copy: {e}")))?;
-    let cursor: Option<Cursor> = match payload.get("Cursor") {
-        None | Some(Value::Null) => None,
-        Some(c) => Some(serde_json::from_value(c.clone()).map_err(|e| {
-            HandlerError::Fatal(format!("ImageSnapshot with a corrupt Cursor: {e}"))
-        })?),
-    };
-    let settings = settings();
+    let ImagingStep::ImageSnapshot { case, copy, cursor } =
+        super::request::<ImagingStep<Cursor>>(Handler::DiskImaging, &payload)?;
+    let env = DiskImagingEnv::from_env().map_err(HandlerError::fatal)?;
+    let settings = settings(&env);
     let imager = Imager::new(
         EbsBlocks(aws_sdk_ebs::Client::new(&aws.here(&copy.region))),
         S3Store {
             client: aws.s3(&aws.here(&aws.home_region())),
-            bucket: env("IRF_EVIDENCE_BUCKET")?,
+            bucket: env.evidence_bucket.clone(),
         },
         settings.clone(),
     );
@@ -124,10 +96,29 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
     let cursor = imager.run(cursor).await?;
     if let Some(r) = &cursor.result {
         tracing::info!(key = %r.key, sha256 = %r.digests.sha256, bytes = r.bytes, "volume imaged and verified");
-        crate::custody::Custody::from_env(aws)
+        crate::custody::Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn)
             .await?
             .append(&case.case_id, record(&case, &copy, r))
             .await?;
     }
     serde_json::to_value(cursor).map_err(HandlerError::fatal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The workflow passes the cursor a run returned to the next run: the fixture's cursor is
+    /// this engine's.
+    #[test]
+    fn a_resumed_request_carries_the_engines_cursor() {
+        let json: Value = serde_json::from_str(include_str!(
+            "../../../irf-core/tests/fixtures/step-imaging-image-snapshot-resumed.json"
+        ))
+        .unwrap();
+        let request: ImagingStep<Cursor> = serde_json::from_value(json.clone()).unwrap();
+        let ImagingStep::ImageSnapshot { cursor, .. } = &request;
+        assert_eq!(cursor.as_ref().map(|c| c.next_block), Some(4096));
+        assert_eq!(serde_json::to_value(&request).unwrap(), json);
+    }
 }

@@ -2,63 +2,60 @@
 //! the security account) and the clean-up, through `IRAutomation` in the member account.
 
 use irf_core::contract;
+use irf_core::handler::Handler;
+use irf_core::steps::{Copies, DiskStep, Shared, Snapshots};
 use serde_json::{Value, json};
 
 use crate::aws::Aws;
-use crate::disk::{Disk, VolumeSnapshot};
+use crate::disk::Disk;
 use crate::error::{HandlerError, Result};
-use crate::handlers::case_record::Case;
-use crate::handlers::disk_imaging::DiskCopy;
 
-fn field<T: serde::de::DeserializeOwned>(payload: &Value, pointer: &str) -> Result<T> {
-    super::input(payload, pointer, "disk")
+fn to_value<T: serde::Serialize>(value: &T) -> Result<Value> {
+    serde_json::to_value(value).map_err(HandlerError::fatal)
+}
+
+/// Runs the disk step `payload` asks for with `disk`.
+pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
+    run(disk, super::request(Handler::DiskSnapshot, payload)?).await
 }
 
 /// Runs one disk step with `disk`.
-pub async fn step(disk: &Disk, payload: &Value) -> Result<Value> {
-    let case: Case = field(payload, "/Case")?;
-    let action = payload
-        .get("Action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    match action {
-        "CreateSnapshots" => Ok(json!({ "Snapshots": disk.create_snapshots(&case).await? })),
-        "CheckSnapshots" => {
-            let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
-            super::polled(disk.check_snapshots(&s).await.map(|()| json!({})))
+pub async fn run(disk: &Disk, request: DiskStep) -> Result<Value> {
+    match request {
+        DiskStep::CreateSnapshots { case } => to_value(&Snapshots {
+            snapshots: disk.create_snapshots(&case).await?,
+        }),
+        DiskStep::CheckSnapshots { snapshots, .. } => super::polled(
+            disk.check_snapshots(&snapshots.snapshots)
+                .await
+                .map(|()| json!({})),
+        ),
+        DiskStep::ShareSnapshots { case, snapshots } => to_value(&Shared {
+            shared: disk.share_snapshots(&case, &snapshots.snapshots).await?,
+        }),
+        DiskStep::CheckShared { shared, .. } => {
+            super::polled(disk.check_shared(&shared.shared).await.map(|()| json!({})))
         }
-        "ShareSnapshots" => {
-            let s: Vec<VolumeSnapshot> = field(payload, "/Snapshots/Snapshots")?;
-            Ok(json!({ "Shared": disk.share_snapshots(&case, &s).await? }))
+        DiskStep::CopySnapshots { case, shared } => to_value(&Copies {
+            copies: disk.copy_snapshots(&case, &shared.shared).await?,
+        }),
+        DiskStep::CheckCopies { copies, .. } => {
+            super::polled(disk.check_copies(&copies.copies).await.map(|()| json!({})))
         }
-        "CheckShared" => {
-            let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
-            super::polled(disk.check_shared(&s).await.map(|()| json!({})))
-        }
-        "CopySnapshots" => {
-            let s: Vec<VolumeSnapshot> = field(payload, "/Shared/Shared")?;
-            Ok(json!({ "Copies": disk.copy_snapshots(&case, &s).await? }))
-        }
-        "CheckCopies" => {
-            let c: Vec<DiskCopy> = field(payload, "/Copies/Copies")?;
-            super::polled(disk.check_copies(&c).await.map(|()| json!({})))
-        }
-        "CleanUp" => {
+        DiskStep::CleanUp { case, .. } => {
             let report = disk.clean_up(&case).await?;
             if !report.not_deleted.is_empty() {
                 tracing::warn!(case_id = %case.case_id, not_deleted = ?report.not_deleted, "some snapshots could not be deleted");
             }
-            serde_json::to_value(report).map_err(HandlerError::fatal)
+            to_value(&report)
         }
-        other => Err(HandlerError::Fatal(format!(
-            "disk-snapshot has no action {other:?}"
-        ))),
     }
 }
 
 /// Handles a disk step in Lambda.
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    let case: Case = field(&payload, "/Case")?;
+    let request: DiskStep = super::request(Handler::DiskSnapshot, &payload)?;
+    let case = request.case();
     let home = aws.home_region();
     let disk = Disk {
         member: aws.ec2(
@@ -73,5 +70,5 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
         security_account: aws.caller_account().await?,
         home_region: home,
     };
-    step(&disk, &payload).await
+    run(&disk, request).await
 }

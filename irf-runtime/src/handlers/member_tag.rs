@@ -5,51 +5,18 @@
 //! evidence, so the memory branch never meets an instance it cannot command. `Contain` isolates
 //! it. Any other value is reported as not triggering anything; removing the tag does nothing.
 
-use std::collections::BTreeMap;
-
 use irf_core::contract;
-use serde::{Deserialize, Serialize};
+use irf_core::env::{MemberTagEnv, flag};
+use irf_core::events::{
+    IncidentRequest, TAG_CHANGE_RESOURCE_TYPE, TAG_CHANGE_SERVICE, TAG_CHANGE_SOURCE,
+    TagChangeEvent,
+};
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, env, env_flag};
+use crate::aws::Aws;
 use crate::containment::{self, Containment};
 use crate::error::{self, HandlerError, Result};
-
-/// An EventBridge "Tag Change on Resource" event.
-#[derive(Debug, Deserialize)]
-pub struct TagChangeEvent {
-    /// Detail type.
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    /// `aws.tag`.
-    pub source: String,
-    /// Account of the resource.
-    pub account: String,
-    /// Region of the resource.
-    pub region: String,
-    /// Event time (RFC 3339).
-    pub time: String,
-    /// The resource ARN.
-    pub resources: Vec<String>,
-    /// Detail.
-    pub detail: TagChangeDetail,
-}
-
-/// Detail of a tag change.
-#[derive(Debug, Deserialize)]
-pub struct TagChangeDetail {
-    /// Keys that changed.
-    #[serde(rename = "changed-tag-keys")]
-    pub changed_tag_keys: Vec<String>,
-    /// `ec2`.
-    pub service: String,
-    /// `instance`.
-    #[serde(rename = "resource-type")]
-    pub resource_type: String,
-    /// Tags after the change.
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-}
 
 /// What the handler decided.
 #[derive(Debug, PartialEq, Eq, Serialize)]
@@ -74,7 +41,10 @@ pub enum Decision {
 pub fn decide(event: &Value) -> Result<(TagChangeEvent, String, Decision)> {
     let e: TagChangeEvent = serde_json::from_value(event.clone())
         .map_err(|err| HandlerError::Fatal(format!("malformed tag-change event: {err}")))?;
-    if e.source != "aws.tag" || e.detail.service != "ec2" || e.detail.resource_type != "instance" {
+    if e.source != TAG_CHANGE_SOURCE
+        || e.detail.service != TAG_CHANGE_SERVICE
+        || e.detail.resource_type != TAG_CHANGE_RESOURCE_TYPE
+    {
         return Err(HandlerError::Fatal(format!(
             "not an EC2 instance tag change (source {}, service {}, type {})",
             e.source, e.detail.service, e.detail.resource_type
@@ -116,27 +86,34 @@ pub struct MemberConfig {
     pub settings: containment::Settings,
     /// Member name (in narration).
     pub member_name: String,
-    /// Narration topic (`IRF_NOTIFICATION_TOPIC_ARN`).
+    /// Narration topic (narration is only logged without one).
     pub topic_arn: Option<String>,
-    /// The security account's incident bus (`IRF_INCIDENT_BUS_ARN`).
+    /// The security account's incident bus (no acquisition is requested without one).
     pub bus_arn: Option<String>,
 }
 
 impl MemberConfig {
-    /// From the function's environment.
-    pub fn from_env() -> Result<Self> {
-        Ok(MemberConfig {
+    /// From the function's environment `env`.
+    pub fn from_vars(env: MemberTagEnv) -> Self {
+        MemberConfig {
             settings: containment::Settings {
-                prefix: env("IRF_PREFIX")?,
-                ir_profile_arn: std::env::var("IRF_IR_PROFILE_ARN").ok(),
-                isolation_profile_arn: std::env::var("IRF_ISOLATION_PROFILE_ARN").ok(),
-                disassociate_elastic_ips: env_flag("IRF_DISASSOCIATE_ELASTIC_IPS", false),
-                revoke_role_sessions: env_flag("IRF_REVOKE_ROLE_SESSIONS", true),
+                prefix: env.prefix,
+                ir_profile_arn: env.ir_profile_arn,
+                isolation_profile_arn: env.isolation_profile_arn,
+                disassociate_elastic_ips: flag(env.disassociate_elastic_ips.as_deref(), false),
+                revoke_role_sessions: flag(env.revoke_role_sessions.as_deref(), true),
             },
-            member_name: std::env::var("IRF_MEMBER_NAME").unwrap_or_default(),
-            topic_arn: std::env::var("IRF_NOTIFICATION_TOPIC_ARN").ok(),
-            bus_arn: std::env::var("IRF_INCIDENT_BUS_ARN").ok(),
-        })
+            member_name: env.member_name.unwrap_or_default(),
+            topic_arn: env.notification_topic_arn,
+            bus_arn: env.incident_bus_arn,
+        }
+    }
+
+    /// From the process environment.
+    pub fn from_env() -> Result<Self> {
+        MemberTagEnv::from_env()
+            .map(MemberConfig::from_vars)
+            .map_err(HandlerError::fatal)
     }
 }
 
@@ -165,13 +142,14 @@ pub async fn request_acquisition(
     prior_state_parameter: &str,
 ) -> Result<()> {
     let bus_region = bus_arn.split(':').nth(3).unwrap_or(region);
-    let detail = serde_json::json!({
-        "account": account,
-        "region": region,
-        "instance_id": instance_id,
-        "requested_at": requested_at,
-        "prior_state_parameter": prior_state_parameter,
-    });
+    let detail = IncidentRequest {
+        account: account.to_owned(),
+        region: region.to_owned(),
+        instance_id: instance_id.to_owned(),
+        requested_at,
+        prior_state_parameter: Some(prior_state_parameter.to_owned()),
+    };
+    let detail = serde_json::to_string(&detail).map_err(HandlerError::fatal)?;
     let out = aws
         .events(&aws.here(bus_region))
         .put_events()
@@ -180,7 +158,7 @@ pub async fn request_acquisition(
                 .event_bus_name(bus_arn)
                 .source(contract::INCIDENT_EVENT_SOURCE)
                 .detail_type(contract::INCIDENT_EVENT_DETAIL_TYPE)
-                .detail(detail.to_string())
+                .detail(detail)
                 .build(),
         )
         .send()

@@ -4,20 +4,18 @@
 use std::time::Duration;
 
 use irf_core::contract;
+use irf_core::env::MemoryAcquisitionEnv;
+use irf_core::handler::Handler;
+use irf_core::steps::{Capture, Case, MemoryStep, SentCommand};
 use serde_json::Value;
 
-use crate::aws::{Aws, env};
+use crate::aws::Aws;
 use crate::custody::{Custody, Record};
 use crate::error::{HandlerError, Result};
-use crate::handlers::case_record::Case;
-use crate::memory::{Capture, CommandRunner, Memory, MethodChoice, Receipts, SentCommand, Ssm};
+use crate::memory::{CommandRunner, Memory, Ssm};
 
 /// Presigned URLs live this long (bounded by the function's role session).
 const URL_LIFETIME: Duration = Duration::from_secs(6 * 3600);
-
-fn field<T: serde::de::DeserializeOwned>(payload: &Value, name: &str) -> Result<T> {
-    super::input(payload, &format!("/{name}"), "memory")
-}
 
 /// An S3 client that presigns plain URLs: no default checksum parameters, which a host's
 /// plain `PUT` could not satisfy.
@@ -33,68 +31,71 @@ pub fn presigning_s3(aws: &Aws, region: &str) -> aws_sdk_s3::Client {
     )
 }
 
-/// The engine for `case` with the function's environment and `runner`.
-pub fn engine<R: CommandRunner>(aws: &Aws, runner: R) -> Result<Memory<R>> {
+/// The engine with the function's environment `env` and `runner`.
+pub fn engine<R: CommandRunner>(aws: &Aws, env: &MemoryAcquisitionEnv, runner: R) -> Memory<R> {
     let home = aws.home_region();
-    Ok(Memory {
+    Memory {
         runner,
         evidence: presigning_s3(aws, &home),
-        evidence_bucket: env("IRF_EVIDENCE_BUCKET")?,
+        evidence_bucket: env.evidence_bucket.clone(),
         modules: presigning_s3(aws, &home),
-        modules_bucket: env("IRF_MODULES_BUCKET")?,
-        prefix: env("IRF_PREFIX")?,
-        methods: env("IRF_MEMORY_METHODS")?
-            .split(',')
-            .map(str::to_owned)
-            .collect(),
+        modules_bucket: env.modules_bucket.clone(),
+        prefix: env.prefix.clone(),
+        methods: env.memory_methods.split(',').map(str::to_owned).collect(),
         url_lifetime: URL_LIFETIME,
-    })
+    }
 }
 
-/// Runs one memory step with `memory` (any runner) and the case's custody ledger.
+/// Runs the memory step `payload` asks for with `memory` (any runner) and the case's custody
+/// ledger.
 pub async fn step<R: CommandRunner>(
     memory: &Memory<R>,
     custody: &Custody,
     payload: &Value,
 ) -> Result<Value> {
-    let case: Case = field(payload, "Case")?;
-    let action = payload
-        .get("Action")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let out = match action {
-        "StartPreflight" => serde_json::to_value(memory.start_preflight(&case).await?),
-        "PreflightResult" => {
-            return super::polled(method_chosen(memory, custody, &case, payload).await);
+    run(
+        memory,
+        custody,
+        super::request(Handler::MemoryAcquisition, payload)?,
+    )
+    .await
+}
+
+/// Runs one memory step with `memory` and the case's custody ledger.
+pub async fn run<R: CommandRunner>(
+    memory: &Memory<R>,
+    custody: &Custody,
+    request: MemoryStep,
+) -> Result<Value> {
+    match request {
+        MemoryStep::StartPreflight { case } => to_value(&memory.start_preflight(&case).await?),
+        MemoryStep::PreflightResult { case, command } => {
+            super::polled(method_chosen(memory, custody, &case, &command).await)
         }
-        "StartCapture" => {
-            let choice: MethodChoice = field(payload, "Method")?;
-            serde_json::to_value(memory.start_capture(&case, &choice).await?)
+        MemoryStep::StartCapture { case, method } => {
+            to_value(&memory.start_capture(&case, &method.result).await?)
         }
-        "CaptureResult" => {
-            let capture: Capture = field(payload, "Capture")?;
+        MemoryStep::CaptureResult { capture, .. } => {
             let receipts = memory.capture_result(&capture).await;
-            return super::polled(receipts.and_then(|r| to_value(&r)));
+            super::polled(receipts.and_then(|r| to_value(&r)))
         }
-        "Verify" => {
-            let capture: Capture = field(payload, "Capture")?;
-            let receipts: Receipts = field(payload, "Captured")?;
-            serde_json::to_value(memory.verify(&case, &capture, &receipts, custody).await?)
-        }
-        "CleanUp" => {
-            let capture: Option<Capture> = payload
-                .pointer("/Memory/Capture/Result")
+        MemoryStep::Verify {
+            case,
+            capture,
+            captured,
+        } => to_value(
+            &memory
+                .verify(&case, &capture, &captured.result, custody)
+                .await?,
+        ),
+        MemoryStep::CleanUp { memory: state, .. } => {
+            let capture: Option<Capture> = state
+                .pointer("/Capture/Result")
                 .and_then(|v| serde_json::from_value(v.clone()).ok());
             let aborted = memory.clean_up(capture.as_ref()).await?;
             Ok(serde_json::json!({ "AbortedUpload": aborted }))
         }
-        other => {
-            return Err(HandlerError::Fatal(format!(
-                "memory-acquisition has no action {other:?}"
-            )));
-        }
-    };
-    out.map_err(HandlerError::fatal)
+    }
 }
 
 fn to_value<T: serde::Serialize>(value: &T) -> Result<Value> {
@@ -106,10 +107,9 @@ async fn method_chosen<R: CommandRunner>(
     memory: &Memory<R>,
     custody: &Custody,
     case: &Case,
-    payload: &Value,
+    command: &SentCommand,
 ) -> Result<Value> {
-    let command: SentCommand = field(payload, "Command")?;
-    let choice = memory.preflight_result(&command).await?;
+    let choice = memory.preflight_result(command).await?;
     custody
         .append(
             &case.case_id,
@@ -133,11 +133,13 @@ async fn method_chosen<R: CommandRunner>(
 
 /// Handles a memory step in Lambda: SSM through `IRAutomation` in the member account.
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    let case: Case = field(&payload, "Case")?;
+    let request: MemoryStep = super::request(Handler::MemoryAcquisition, &payload)?;
+    let case = request.case();
     let member = aws
         .assume(&case.account, contract::IR_AUTOMATION_ROLE, &case.region)
         .await?;
-    let memory = engine(aws, Ssm(aws.ssm(&member)))?;
-    let custody = Custody::from_env(aws).await?;
-    step(&memory, &custody, &payload).await
+    let env = MemoryAcquisitionEnv::from_env().map_err(HandlerError::fatal)?;
+    let memory = engine(aws, &env, Ssm(aws.ssm(&member)));
+    let custody = Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await?;
+    run(&memory, &custody, request).await
 }

@@ -34,15 +34,15 @@ pub(crate) fn polled(
     }
 }
 
-/// A field of a step's input, by JSON pointer (`/Snapshots/Snapshots`); a missing or malformed
-/// field is fatal and named, with the step (`disk`, `memory`).
-pub(crate) fn input<T: serde::de::DeserializeOwned>(
+/// The request `handler` was sent, typed (a step request of [`irf_core::steps`], an event of
+/// [`irf_core::events`]); a malformed one (an unknown action, a missing or malformed field) is
+/// fatal and says what is wrong.
+pub(crate) fn request<T: serde::de::DeserializeOwned>(
+    handler: irf_core::handler::Handler,
     payload: &serde_json::Value,
-    pointer: &str,
-    step: &str,
 ) -> crate::error::Result<T> {
-    serde_json::from_value(payload.pointer(pointer).cloned().unwrap_or_default()).map_err(|e| {
-        crate::error::HandlerError::Fatal(format!("{step} step input {pointer} is invalid: {e}"))
+    T::deserialize(payload).map_err(|e| {
+        crate::error::HandlerError::fatal(format!("{handler} request is invalid: {e}"))
     })
 }
 

@@ -5,9 +5,10 @@
 //! day, from the hardened launch template. The client token is derived from the AMI and the
 //! day, so a retried or repeated trigger never launches a second builder for the same work.
 
+use irf_core::env::ModuleFactoryEnv;
 use serde_json::Value;
 
-use crate::aws::{Aws, env};
+use crate::aws::Aws;
 use crate::error::{self, HandlerError, Result};
 
 /// AMI ids in the parameter value (`"none"` or comma-separated ids).
@@ -23,9 +24,11 @@ pub fn amis(value: &str) -> Vec<String> {
 /// Launches missing builders.
 pub async fn handle(aws: &Aws, _event: Value) -> Result<Value> {
     let conf = aws.here(&aws.home_region());
-    let parameter = env("IRF_AMI_PARAMETER")?;
-    let bucket = env("IRF_MODULES_BUCKET")?;
-    let template = env("IRF_LAUNCH_TEMPLATE_ID")?;
+    let ModuleFactoryEnv {
+        modules_bucket: bucket,
+        ami_parameter: parameter,
+        launch_template_id: template,
+    } = ModuleFactoryEnv::from_env().map_err(HandlerError::fatal)?;
     let value = aws
         .ssm(&conf)
         .get_parameter()

@@ -2,6 +2,10 @@
 //! security account (a workflow task, or an EventBridge execution status change) to the outcome
 //! topic and Slack. Each message names the account, the instance, the case and the step.
 
+use irf_core::env::NotifyEnv;
+use irf_core::events::{EXECUTION_STATUS_CHANGE_DETAIL_TYPE, ExecutionStatusChangeEvent, SnsEvent};
+use irf_core::handler::Handler;
+use irf_core::steps::{BranchStatus, CaseEvent, NotifyAction, NotifyStep};
 use serde_json::Value;
 
 use crate::aws::Aws;
@@ -44,7 +48,7 @@ fn failed_step(detail: &Value) -> Option<String> {
     };
     let failed: Vec<String> = list
         .iter()
-        .filter(|r| r.get("Status").and_then(Value::as_str) == Some("FAILED"))
+        .filter(|r| r.get("Status").and_then(Value::as_str) == Some(BranchStatus::Failed.as_str()))
         .map(|r| {
             let kind = r
                 .get("Kind")
@@ -63,58 +67,56 @@ fn failed_step(detail: &Value) -> Option<String> {
 
 /// Turns any of the three inputs into notices.
 pub fn notices(event: &Value) -> Result<Vec<Notice>> {
-    if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        return records
-            .iter()
+    if event.get("Records").and_then(Value::as_array).is_some() {
+        let sns: SnsEvent = super::request(Handler::Notify, event)?;
+        return sns
+            .records
+            .into_iter()
             .map(|r| {
                 let sns = r
-                    .get("Sns")
+                    .sns
                     .ok_or_else(|| HandlerError::Fatal("SNS record without Sns".into()))?;
                 Ok(Notice {
-                    subject: sns
-                        .get("Subject")
-                        .and_then(Value::as_str)
-                        .unwrap_or("IRF")
-                        .to_owned(),
-                    text: sns
-                        .get("Message")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
+                    subject: sns.subject.unwrap_or_else(|| "IRF".to_owned()),
+                    text: sns.message,
                     to_topic: false,
                 })
             })
             .collect();
     }
-    if event.get("Action").and_then(Value::as_str) == Some("Notify") {
-        let what = event
-            .get("Event")
-            .and_then(Value::as_str)
-            .unwrap_or("CaseEvent");
-        let detail = event.get("Detail").cloned().unwrap_or(Value::Null);
+    if event
+        .get(irf_core::steps::ACTION_FIELD)
+        .and_then(Value::as_str)
+        == Some(NotifyAction::Notify.name())
+    {
+        let NotifyStep::Notify {
+            event: what,
+            detail,
+            ..
+        } = super::request(Handler::Notify, event)?;
         let case = detail.get("Case").cloned().unwrap_or(Value::Null);
         let (case_id, account, instance, region) = case_fields(&case);
-        let (subject, text) = match what {
-            "CaseStarted" => (
+        let (subject, text) = match &what {
+            CaseEvent::CaseStarted => (
                 format!("IRF case {case_id} started"),
                 format!(
                     "[irf][{account}] case {case_id} started for {instance} in {region}: memory and disk acquisition, then containment"
                 ),
             ),
-            "CaseSucceeded" => (
+            CaseEvent::CaseSucceeded => (
                 format!("IRF case {case_id} succeeded"),
                 format!(
                     "[irf][{account}] case {case_id} for {instance} in {region} succeeded: evidence acquired and verified, instance contained"
                 ),
             ),
-            "CaseFailed" => (
+            CaseEvent::CaseFailed => (
                 format!("IRF case {case_id} FAILED"),
                 format!(
                     "[irf][{account}] case {case_id} for {instance} in {region} FAILED at {}",
                     failed_step(&detail).unwrap_or_else(|| "closing the case".to_owned())
                 ),
             ),
-            "ContainFailed" => (
+            CaseEvent::ContainFailed => (
                 format!("IRF case {case_id}: containment FAILED"),
                 format!(
                     "[irf][{account}] case {case_id}: CONTAINMENT of {instance} in {region} FAILED: {}; contain it by hand (irf contain)",
@@ -124,7 +126,7 @@ pub fn notices(event: &Value) -> Result<Vec<Notice>> {
                         .unwrap_or("no cause recorded")
                 ),
             ),
-            other => (
+            CaseEvent::Other(other) => (
                 format!("IRF case {case_id}: {other}"),
                 format!("[irf][{account}] case {case_id}: {other}"),
             ),
@@ -135,17 +137,16 @@ pub fn notices(event: &Value) -> Result<Vec<Notice>> {
             to_topic: true,
         }]);
     }
-    if event.get("detail-type").and_then(Value::as_str)
-        == Some("Step Functions Execution Status Change")
+    if event.get("detail-type").and_then(Value::as_str) == Some(EXECUTION_STATUS_CHANGE_DETAIL_TYPE)
     {
-        let d = event.get("detail").cloned().unwrap_or(Value::Null);
-        let status = d.get("status").and_then(Value::as_str).unwrap_or("?");
-        let name = d.get("name").and_then(Value::as_str).unwrap_or("?");
+        let e: ExecutionStatusChangeEvent = super::request(Handler::Notify, event)?;
+        let d = e.detail;
+        let status = d.status.as_deref().unwrap_or("?");
+        let name = d.name.as_deref().unwrap_or("?");
         let case_id = name.trim_start_matches(irf_core::contract::EXECUTION_NAME_PREFIX);
-        let why = [d.get("error"), d.get("cause")]
+        let why = [d.error.as_deref(), d.cause.as_deref()]
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
             .collect::<Vec<_>>()
             .join(": ");
         return Ok(vec![Notice {
@@ -170,31 +171,32 @@ pub fn notices(event: &Value) -> Result<Vec<Notice>> {
 /// Where notices go (the function's environment).
 #[derive(Clone, Debug, Default)]
 pub struct NotifyConfig {
-    /// The security account's outcome topic (`IRF_OUTCOME_TOPIC_ARN`).
+    /// The security account's outcome topic (security account notices go there).
     pub outcome_topic_arn: Option<String>,
-    /// Slack webhook secret and channel (`IRF_SLACK_SECRET_ARN`, `IRF_SLACK_CHANNEL`).
+    /// Slack webhook secret and channel (Slack is used only when both are set).
     pub slack: Option<(String, String)>,
 }
 
 impl NotifyConfig {
-    /// From the function's environment.
-    pub fn from_env() -> Self {
+    /// From the function's environment `env`.
+    pub fn from_vars(env: NotifyEnv) -> Self {
         NotifyConfig {
-            outcome_topic_arn: std::env::var("IRF_OUTCOME_TOPIC_ARN").ok(),
-            slack: match (
-                std::env::var("IRF_SLACK_SECRET_ARN"),
-                std::env::var("IRF_SLACK_CHANNEL"),
-            ) {
-                (Ok(secret), Ok(channel)) => Some((secret, channel)),
-                _ => None,
-            },
+            outcome_topic_arn: env.outcome_topic_arn,
+            slack: env.slack_secret_arn.zip(env.slack_channel),
         }
+    }
+
+    /// From the process environment.
+    pub fn from_env() -> Result<Self> {
+        NotifyEnv::from_env()
+            .map(NotifyConfig::from_vars)
+            .map_err(HandlerError::fatal)
     }
 }
 
 /// Sends the notices of one event (configuration from the environment).
 pub async fn handle(aws: &Aws, event: Value) -> Result<Value> {
-    handle_with(aws, &NotifyConfig::from_env(), event).await
+    handle_with(aws, &NotifyConfig::from_env()?, event).await
 }
 
 /// Sends the notices of one event: to the outcome topic (security account notices) and Slack.
@@ -244,7 +246,7 @@ mod tests {
     fn the_three_inputs() {
         let sns = serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Subject": "s", "Message": "[irf] i-1 contained"}}]});
         assert_eq!(notices(&sns).unwrap()[0].text, "[irf] i-1 contained");
-        let task = serde_json::json!({"Action": "Notify", "Event": "CaseFailed", "Detail": {
+        let task = serde_json::json!({"Action": NotifyAction::Notify.name(), "Event": CaseEvent::CaseFailed.name(), "Detail": {
             "Case": {"case_id": "C1", "account": "333333333333", "instance_id": "i-1", "region": "eu-west-1"},
             "Results": [{"Kind": "disk", "Status": "SUCCEEDED"}, {"Kind": "memory", "Status": "FAILED", "Error": {"Error": "Irf.Fatal", "Cause": "preflight: lockdown"}}]
         }});

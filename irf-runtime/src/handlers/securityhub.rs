@@ -6,6 +6,8 @@
 //! skipped. The findings get a note and the `NOTIFIED` workflow status.
 
 use irf_core::contract;
+use irf_core::events::{CUSTOM_ACTION_DETAIL_TYPE, CustomActionEvent, EC2_INSTANCE_RESOURCE_TYPE};
+use irf_core::handler::Handler;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -36,34 +38,21 @@ pub struct Selection {
 
 /// Parses a "Security Hub Findings - Custom Action" event.
 pub fn select(event: &Value) -> Result<Selection> {
-    if event.get("detail-type").and_then(Value::as_str)
-        != Some("Security Hub Findings - Custom Action")
-    {
+    if event.get("detail-type").and_then(Value::as_str) != Some(CUSTOM_ACTION_DETAIL_TYPE) {
         return Err(HandlerError::Fatal(
             "not a Security Hub custom action event".into(),
         ));
     }
-    let findings = event
-        .pointer("/detail/findings")
-        .and_then(Value::as_array)
-        .ok_or_else(|| HandlerError::Fatal("custom action event without detail.findings".into()))?;
+    let e: CustomActionEvent = super::request(Handler::SecurityHubAction, event)?;
     let mut s = Selection::default();
-    for f in findings {
-        if let (Some(id), Some(product)) = (
-            f.get("Id").and_then(Value::as_str),
-            f.get("ProductArn").and_then(Value::as_str),
-        ) {
-            s.findings.push((id.to_owned(), product.to_owned()));
+    for f in &e.detail.findings {
+        if let (Some(id), Some(product)) = (&f.id, &f.product_arn) {
+            s.findings.push((id.clone(), product.clone()));
         }
-        for r in f
-            .get("Resources")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let ty = r.get("Type").and_then(Value::as_str).unwrap_or("?");
-            let id = r.get("Id").and_then(Value::as_str).unwrap_or("?");
-            let parsed = (ty == "AwsEc2Instance")
+        for r in f.resources.iter().flatten() {
+            let ty = r.resource_type.as_deref().unwrap_or("?");
+            let id = r.id.as_deref().unwrap_or("?");
+            let parsed = (ty == EC2_INSTANCE_RESOURCE_TYPE)
                 .then(|| {
                     // arn:<partition>:ec2:<region>:<account>:instance/<id>
                     let parts: Vec<&str> = id.splitn(6, ':').collect();

@@ -7,58 +7,17 @@
 //! and a case already running for the same instance is not started twice.
 
 use irf_core::contract;
-use serde::{Deserialize, Serialize};
+use irf_core::env::{IncidentTriggerEnv, flag};
+use irf_core::events::{IncidentRequest, IncidentRequestEvent};
+use irf_core::steps::CaseInput;
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, env, env_flag};
+use crate::aws::Aws;
 use crate::error::{self, HandlerError, Result};
 
-/// An incident request as it arrives from the bus.
-#[derive(Debug, Deserialize)]
-pub struct RequestEvent {
-    /// The account that put the event (set by EventBridge, not by the sender).
-    pub account: String,
-    /// `irf.member`.
-    pub source: String,
-    /// Detail type.
-    #[serde(rename = "detail-type")]
-    pub detail_type: String,
-    /// The request.
-    pub detail: Request,
-}
-
-/// What a member asks for.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Request {
-    /// Account of the instance.
-    pub account: String,
-    /// Region of the instance.
-    pub region: String,
-    /// Instance id.
-    pub instance_id: String,
-    /// When the incident tag was set (Unix seconds): part of the case id, so retries of the
-    /// same request map to the same case.
-    pub requested_at: u64,
-}
-
-/// The workflow input (the sample's schema).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CaseInput {
-    /// Case id.
-    pub case_id: String,
-    /// Instance id.
-    pub instance_id: String,
-    /// Member account.
-    pub account: String,
-    /// Member region.
-    pub region: String,
-    /// `"true"` keeps the security-account snapshot copies.
-    pub retain_artefacts: String,
-}
-
 /// The case id, in the sample's format `<account>-<instance>-<region>-<epoch>`.
-pub fn case_id(r: &Request) -> String {
+pub fn case_id(r: &IncidentRequest) -> String {
     format!(
         "{}-{}-{}-{}",
         r.account, r.instance_id, r.region, r.requested_at
@@ -71,8 +30,8 @@ fn is_instance_id(s: &str) -> bool {
 }
 
 /// Parses and checks a request; the sender must own the instance.
-pub fn validate(event: &Value) -> Result<Request> {
-    let e: RequestEvent = serde_json::from_value(event.clone())
+pub fn validate(event: &Value) -> Result<IncidentRequest> {
+    let e: IncidentRequestEvent = serde_json::from_value(event.clone())
         .map_err(|err| HandlerError::Fatal(format!("malformed incident request: {err}")))?;
     if e.source != contract::INCIDENT_EVENT_SOURCE
         || e.detail_type != contract::INCIDENT_EVENT_DETAIL_TYPE
@@ -102,7 +61,7 @@ pub fn validate(event: &Value) -> Result<Request> {
 }
 
 /// Confirms the instance exists in the requesting account and region.
-pub async fn verify_instance(aws: &Aws, r: &Request) -> Result<()> {
+pub async fn verify_instance(aws: &Aws, r: &IncidentRequest) -> Result<()> {
     let conf = aws
         .assume(&r.account, contract::IR_AUTOMATION_ROLE, &r.region)
         .await?;
@@ -224,14 +183,15 @@ pub async fn start_case_with(
 pub async fn handle(aws: &Aws, event: Value) -> Result<Value> {
     let r = validate(&event)?;
     verify_instance(aws, &r).await?;
+    let env = IncidentTriggerEnv::from_env().map_err(HandlerError::fatal)?;
     let input = CaseInput {
         case_id: case_id(&r),
         instance_id: r.instance_id.clone(),
         account: r.account.clone(),
         region: r.region.clone(),
-        retain_artefacts: env_flag("IRF_RETAIN_ARTEFACTS", true).to_string(),
+        retain_artefacts: flag(env.retain_artefacts.as_deref(), true).to_string(),
     };
-    let started = start_case(aws, &env("IRF_CASE_STATE_MACHINE_ARN")?, &input).await?;
+    let started = start_case(aws, &env.case_state_machine_arn, &input).await?;
     tracing::info!(case_id = %started.case_id, started = started.started, "incident request handled");
     serde_json::to_value(started).map_err(HandlerError::fatal)
 }

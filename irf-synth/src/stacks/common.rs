@@ -4,6 +4,7 @@
 use indexmap::IndexMap;
 use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3};
 use irf_core::cfn::{Expr, Parameter, Template, Validator};
+use irf_core::env::keys;
 use irf_core::handler::{HANDLER_ENV, Handler};
 use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::{Framework, VpcPlan};
@@ -497,7 +498,7 @@ pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<
     let mut variables = IndexMap::new();
     variables.insert(HANDLER_ENV.to_owned(), Expr::s(spec.handler.as_str()));
     variables.insert("RUST_LOG".to_owned(), Expr::s("info"));
-    variables.insert("IRF_PARTITION".to_owned(), Expr::sub("${AWS::Partition}"));
+    variables.insert(keys::PARTITION.to_owned(), Expr::sub("${AWS::Partition}"));
     variables.extend(spec.env);
     t.add(
         spec.id,

@@ -13,6 +13,10 @@ use irf_core::blueprints::{self, CaptureContext, NoContext};
 use irf_core::cfn::resources::{events, sns, ssm};
 use irf_core::cfn::{Expr, Parameter, Template};
 use irf_core::contract;
+use irf_core::env::{MemberTagEnv, NotifyEnv};
+use irf_core::events::{
+    TAG_CHANGE_DETAIL_TYPE, TAG_CHANGE_RESOURCE_TYPE, TAG_CHANGE_SERVICE, TAG_CHANGE_SOURCE,
+};
 use irf_core::handler::Handler;
 use irf_core::iam::{Principal, Statement};
 use irf_core::model::Framework;
@@ -161,25 +165,20 @@ pub(super) fn template(fw: &Framework) -> Template {
         },
     );
 
-    let mut env = IndexMap::new();
-    env.insert("IRF_PREFIX".to_owned(), Expr::s(prefix));
-    env.insert("IRF_MEMBER_NAME".to_owned(), member.clone());
-    env.insert("IRF_SECURITY_ACCOUNT".to_owned(), security.clone());
-    env.insert("IRF_INCIDENT_BUS_ARN".to_owned(), bus);
-    env.insert(
-        "IRF_NOTIFICATION_TOPIC_ARN".to_owned(),
-        Expr::r#ref("NotificationTopic"),
-    );
-    env.insert("IRF_IR_PROFILE_ARN".to_owned(), ir_profile);
-    env.insert("IRF_ISOLATION_PROFILE_ARN".to_owned(), isolation_profile);
-    env.insert(
-        "IRF_DISASSOCIATE_ELASTIC_IPS".to_owned(),
-        Expr::s(fw.containment.disassociate_elastic_ips.to_string()),
-    );
-    env.insert(
-        "IRF_REVOKE_ROLE_SESSIONS".to_owned(),
-        Expr::s(fw.containment.revoke_role_sessions.to_string()),
-    );
+    let env = MemberTagEnv {
+        prefix: Expr::s(prefix),
+        member_name: Some(member.clone()),
+        security_account: Some(security.clone()),
+        incident_bus_arn: Some(bus),
+        notification_topic_arn: Some(Expr::r#ref("NotificationTopic")),
+        ir_profile_arn: Some(ir_profile),
+        isolation_profile_arn: Some(isolation_profile),
+        disassociate_elastic_ips: Some(Expr::s(
+            fw.containment.disassociate_elastic_ips.to_string(),
+        )),
+        revoke_role_sessions: Some(Expr::s(fw.containment.revoke_role_sessions.to_string())),
+    }
+    .variables();
     add_function(
         &mut t,
         fw,
@@ -196,17 +195,20 @@ pub(super) fn template(fw: &Framework) -> Template {
         },
     );
     let mut detail = IndexMap::new();
-    detail.insert("service".to_owned(), Expr::strs(["ec2"]));
-    detail.insert("resource-type".to_owned(), Expr::strs(["instance"]));
+    detail.insert("service".to_owned(), Expr::strs([TAG_CHANGE_SERVICE]));
+    detail.insert(
+        "resource-type".to_owned(),
+        Expr::strs([TAG_CHANGE_RESOURCE_TYPE]),
+    );
     detail.insert(
         "changed-tag-keys".to_owned(),
         Expr::strs([contract::INCIDENT_STATUS_TAG]),
     );
     let mut pattern = IndexMap::new();
-    pattern.insert("source".to_owned(), Expr::strs(["aws.tag"]));
+    pattern.insert("source".to_owned(), Expr::strs([TAG_CHANGE_SOURCE]));
     pattern.insert(
         "detail-type".to_owned(),
-        Expr::strs(["Tag Change on Resource"]),
+        Expr::strs([TAG_CHANGE_DETAIL_TYPE]),
     );
     pattern.insert("detail".to_owned(), Expr::Map(detail));
     t.add(
@@ -241,11 +243,16 @@ pub(super) fn template(fw: &Framework) -> Template {
     );
 
     if let Some((secret, channel)) = slack {
-        let mut env = IndexMap::new();
-        env.insert("IRF_PREFIX".to_owned(), Expr::s(prefix));
-        env.insert("IRF_MEMBER_NAME".to_owned(), member);
-        env.insert("IRF_SLACK_SECRET_ARN".to_owned(), secret);
-        env.insert("IRF_SLACK_CHANNEL".to_owned(), channel);
+        let env = NotifyEnv {
+            prefix: Some(Expr::s(prefix)),
+            member_name: Some(member),
+            evidence_bucket: None,
+            custody_key_arn: None,
+            outcome_topic_arn: None,
+            slack_secret_arn: Some(secret),
+            slack_channel: Some(channel),
+        }
+        .variables();
         add_function(
             &mut t,
             fw,

@@ -279,8 +279,8 @@ pub(super) fn template(fw: &Framework) -> Template {
         .on([arn("ec2", "security-group/*")])
         .when(
             "StringEquals",
-            "aws:ResourceTag/irf:isolation",
-            Expr::s("true"),
+            &format!("aws:ResourceTag/{}", contract::ISOLATION_TAG),
+            Expr::s(contract::ISOLATION_TAG_VALUE),
         ),
         Statement::allow(&[
             "ec2:AssociateIamInstanceProfile",

@@ -19,6 +19,13 @@ use irf_core::asl::{StateMachine, TaskTarget};
 use irf_core::cfn::resources::{events, logs, s3, sfn, sns};
 use irf_core::cfn::{Expr, Parameter, Template};
 use irf_core::contract;
+use irf_core::env::{
+    CaseRecordEnv, DiskImagingEnv, DiskSnapshotEnv, IncidentTriggerEnv, MemoryAcquisitionEnv,
+    NotifyEnv,
+};
+use irf_core::events::{
+    EXECUTION_STATUS_CHANGE_DETAIL_TYPE, ExecutionStatus, STEP_FUNCTIONS_SOURCE,
+};
 use irf_core::handler::Handler;
 use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
@@ -429,16 +436,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     }
 
     // Functions.
-    let common_env = |extra: &[(&str, Expr)]| {
-        let mut env: IndexMap<String, Expr> = IndexMap::new();
-        env.insert("IRF_PREFIX".to_owned(), Expr::s(names.prefix()));
-        env.insert("IRF_EVIDENCE_BUCKET".to_owned(), evidence.clone());
-        env.insert("IRF_CUSTODY_KEY_ARN".to_owned(), custody_key.clone());
-        for (k, v) in extra {
-            env.insert((*k).to_owned(), v.clone());
-        }
-        env
-    };
+    let prefix = || Some(Expr::s(names.prefix()));
     add_function(
         &mut t,
         fw,
@@ -448,13 +446,14 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Verifies that an incident request comes from the instance's own account and starts the case",
             handler: Handler::IncidentTrigger,
             role: Expr::arn("IncidentTriggerRole"),
-            env: common_env(&[
-                ("IRF_CASE_STATE_MACHINE_ARN", combined_arn.clone()),
-                (
-                    "IRF_RETAIN_ARTEFACTS",
-                    Expr::s(fw.acquisition.retain_artefacts.to_string()),
-                ),
-            ]),
+            env: IncidentTriggerEnv {
+                prefix: prefix(),
+                evidence_bucket: Some(evidence.clone()),
+                custody_key_arn: Some(custody_key.clone()),
+                case_state_machine_arn: combined_arn.clone(),
+                retain_artefacts: Some(Expr::s(fw.acquisition.retain_artefacts.to_string())),
+            }
+            .variables(),
             timeout: 60,
             memory: 256,
             vpc: None,
@@ -469,13 +468,14 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Snapshots, re-encrypts, shares, copies and cleans up evidence snapshots",
             handler: Handler::DiskSnapshot,
             role: Expr::arn("SnapshotAutomationRole"),
-            env: common_env(&[
-                ("IRF_SECURITY_KEY_ARN", Expr::arn("SecurityKey")),
-                (
-                    "IRF_RETAIN_ARTEFACTS",
-                    Expr::s(fw.acquisition.retain_artefacts.to_string()),
-                ),
-            ]),
+            env: DiskSnapshotEnv {
+                prefix: prefix(),
+                evidence_bucket: Some(evidence.clone()),
+                custody_key_arn: Some(custody_key.clone()),
+                security_key_arn: Some(Expr::arn("SecurityKey")),
+                retain_artefacts: Some(Expr::s(fw.acquisition.retain_artefacts.to_string())),
+            }
+            .variables(),
             timeout: 300,
             memory: 256,
             vpc: None,
@@ -490,10 +490,16 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Images a snapshot into the evidence bucket with the EBS direct APIs (no instance)",
             handler: Handler::DiskImaging,
             role: Expr::arn("SnapshotAutomationRole"),
-            env: common_env(&[(
-                "IRF_COMPRESS_DISK_IMAGES",
-                Expr::s(fw.acquisition.compress_disk_images.to_string()),
-            )]),
+            env: DiskImagingEnv {
+                prefix: prefix(),
+                evidence_bucket: evidence.clone(),
+                custody_key_arn: custody_key.clone(),
+                compress_disk_images: Some(Expr::s(
+                    fw.acquisition.compress_disk_images.to_string(),
+                )),
+                imaging_budget_seconds: None,
+            }
+            .variables(),
             timeout: 900,
             memory: 3008,
             vpc: Some((vec![imaging_sg], subnets)),
@@ -508,20 +514,21 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Memory preflight, capture through presigned URLs, and verification over SSM",
             handler: Handler::MemoryAcquisition,
             role: Expr::arn("MemoryAutomationRole"),
-            env: common_env(&[
-                ("IRF_MODULES_BUCKET", modules.clone()),
-                (
-                    "IRF_MEMORY_METHODS",
-                    Expr::s(
-                        fw.acquisition
-                            .memory_methods
-                            .iter()
-                            .map(|m| m.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
+            env: MemoryAcquisitionEnv {
+                prefix: Expr::s(names.prefix()),
+                evidence_bucket: evidence.clone(),
+                custody_key_arn: custody_key.clone(),
+                modules_bucket: modules.clone(),
+                memory_methods: Expr::s(
+                    fw.acquisition
+                        .memory_methods
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
                 ),
-            ]),
+            }
+            .variables(),
             // Verification re-reads and re-hashes the whole memory image from S3.
             timeout: 900,
             memory: 1024,
@@ -537,17 +544,26 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Opens, contains and closes cases; keeps the signed custody ledger",
             handler: Handler::CaseRecord,
             role: Expr::arn("CaseRecordRole"),
-            env: common_env(&[]),
+            env: CaseRecordEnv {
+                prefix: prefix(),
+                evidence_bucket: evidence.clone(),
+                custody_key_arn: custody_key.clone(),
+            }
+            .variables(),
             timeout: 300,
             memory: 512,
             vpc: None,
         },
     );
-    let mut notify_env = vec![("IRF_OUTCOME_TOPIC_ARN", Expr::r#ref("OutcomeTopic"))];
-    if let Some((secret, channel)) = &slack {
-        notify_env.push(("IRF_SLACK_SECRET_ARN", secret.clone()));
-        notify_env.push(("IRF_SLACK_CHANNEL", channel.clone()));
-    }
+    let notify_env = NotifyEnv {
+        prefix: prefix(),
+        member_name: None,
+        evidence_bucket: Some(evidence.clone()),
+        custody_key_arn: Some(custody_key.clone()),
+        outcome_topic_arn: Some(Expr::r#ref("OutcomeTopic")),
+        slack_secret_arn: slack.as_ref().map(|(secret, _)| secret.clone()),
+        slack_channel: slack.as_ref().map(|(_, channel)| channel.clone()),
+    };
     add_function(
         &mut t,
         fw,
@@ -557,7 +573,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             description: "Case started/succeeded/failed notices to the outcome topic and Slack",
             handler: Handler::Notify,
             role: Expr::arn("NotifyRole"),
-            env: common_env(&notify_env),
+            env: notify_env.variables(),
             timeout: 60,
             memory: 256,
             vpc: None,
@@ -729,17 +745,17 @@ pub(super) fn template(fw: &Framework) -> Template {
     let mut detail = IndexMap::new();
     detail.insert(
         "status".to_owned(),
-        Expr::strs(["FAILED", "TIMED_OUT", "ABORTED"]),
+        Expr::strs(ExecutionStatus::ENDED_ABNORMALLY.map(ExecutionStatus::as_str)),
     );
     detail.insert(
         "stateMachineArn".to_owned(),
         Expr::List(MACHINES.iter().map(|(id, _)| Expr::r#ref(*id)).collect()),
     );
     let mut pattern = IndexMap::new();
-    pattern.insert("source".to_owned(), Expr::strs(["aws.states"]));
+    pattern.insert("source".to_owned(), Expr::strs([STEP_FUNCTIONS_SOURCE]));
     pattern.insert(
         "detail-type".to_owned(),
-        Expr::strs(["Step Functions Execution Status Change"]),
+        Expr::strs([EXECUTION_STATUS_CHANGE_DETAIL_TYPE]),
     );
     pattern.insert("detail".to_owned(), Expr::Map(detail));
     t.add(

@@ -12,6 +12,8 @@ use indexmap::IndexMap;
 use irf_core::cfn::resources::{events, securityhub};
 use irf_core::cfn::{Expr, Parameter, Template};
 use irf_core::contract;
+use irf_core::env::SecurityHubActionEnv;
+use irf_core::events::{CUSTOM_ACTION_DETAIL_TYPE, SECURITY_HUB_SOURCE};
 use irf_core::handler::Handler;
 use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
@@ -71,8 +73,10 @@ pub(super) fn template(fw: &Framework) -> Template {
         )
         .inline("TagFindingInstances", PolicyDocument::new(statements)),
     );
-    let mut env = IndexMap::new();
-    env.insert("IRF_PREFIX".to_owned(), Expr::s(names.prefix()));
+    let env = SecurityHubActionEnv {
+        prefix: Some(Expr::s(names.prefix())),
+    }
+    .variables();
     add_function(
         &mut t,
         fw,
@@ -89,10 +93,10 @@ pub(super) fn template(fw: &Framework) -> Template {
         },
     );
     let mut pattern = IndexMap::new();
-    pattern.insert("source".to_owned(), Expr::strs(["aws.securityhub"]));
+    pattern.insert("source".to_owned(), Expr::strs([SECURITY_HUB_SOURCE]));
     pattern.insert(
         "detail-type".to_owned(),
-        Expr::strs(["Security Hub Findings - Custom Action"]),
+        Expr::strs([CUSTOM_ACTION_DETAIL_TYPE]),
     );
     pattern.insert(
         "resources".to_owned(),

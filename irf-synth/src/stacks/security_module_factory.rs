@@ -12,6 +12,7 @@ use indexmap::IndexMap;
 use irf_core::blueprints::{self, FactoryContext};
 use irf_core::cfn::resources::{Tag, ec2, events, iam, ssm};
 use irf_core::cfn::{Expr, Parameter, Template};
+use irf_core::env::ModuleFactoryEnv;
 use irf_core::handler::Handler;
 use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
@@ -243,16 +244,12 @@ pub(super) fn template(fw: &Framework) -> Template {
         )
         .inline("LaunchBuilders", PolicyDocument::new(statements)),
     );
-    let mut env = IndexMap::new();
-    env.insert("IRF_MODULES_BUCKET".to_owned(), bucket.clone());
-    env.insert(
-        "IRF_AMI_PARAMETER".to_owned(),
-        Expr::r#ref("AmiListParameter"),
-    );
-    env.insert(
-        "IRF_LAUNCH_TEMPLATE_ID".to_owned(),
-        Expr::r#ref("BuilderLaunchTemplate"),
-    );
+    let env = ModuleFactoryEnv {
+        modules_bucket: bucket.clone(),
+        ami_parameter: Expr::r#ref("AmiListParameter"),
+        launch_template_id: Expr::r#ref("BuilderLaunchTemplate"),
+    }
+    .variables();
     add_function(
         &mut t,
         fw,

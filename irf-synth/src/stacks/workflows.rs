@@ -14,7 +14,13 @@ use irf_core::asl::{
     Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
     StateMachine, Task,
 };
+use irf_core::steps::{
+    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
+    NotifyAction,
+};
 use serde_json::{Value, json};
+
+use super::common::pascal;
 
 /// Placeholder of the disk snapshot function.
 pub const DISK_SNAPSHOT_FN: &str = "DiskSnapshotFunctionArn";
@@ -174,15 +180,8 @@ fn poll(g: &mut GraphBuilder, l: PollLoop<'_>) {
     );
 }
 
-fn pascal(kind: &str) -> String {
-    let mut c = kind.chars();
-    c.next()
-        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-        .unwrap_or_default()
-}
-
 fn call(placeholder: &str, action: &str, extra: Value, result_path: &str) -> Task {
-    let mut payload = json!({ "Action": action, "Case.$": "$.Case" });
+    let mut payload = json!({ ACTION_FIELD: action, "Case.$": "$.Case" });
     if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
         p.extend(e.clone());
     }
@@ -191,10 +190,10 @@ fn call(placeholder: &str, action: &str, extra: Value, result_path: &str) -> Tas
 
 /// The branch result: `{Kind, Status, Error?, Case, Detail}`, where `Detail` is the branch's
 /// working data (`$.Disk` or `$.Memory`, initialised to `{}` when the branch starts).
-fn status_pass(kind: &str, status: &str, error_path: Option<&str>) -> State {
+fn status_pass(kind: &str, status: BranchStatus, error_path: Option<&str>) -> State {
     let detail = format!("$.{}", pascal(kind));
     let mut parameters =
-        json!({ "Kind": kind, "Status": status, "Case.$": "$.Case", "Detail.$": detail });
+        json!({ "Kind": kind, "Status": status.as_str(), "Case.$": "$.Case", "Detail.$": detail });
     if let (Some(p), Some(o)) = (error_path, parameters.as_object_mut()) {
         o.insert("Error.$".to_owned(), p.into());
     }
@@ -212,11 +211,11 @@ fn status_pass(kind: &str, status: &str, error_path: Option<&str>) -> State {
 pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
     let fail = || Catch::all("DiskCleanupAfterFailure", "$.DiskError");
     g.then(
-        "CreateSnapshots",
+        DiskAction::CreateSnapshots.name(),
         State::Task(
             call(
                 DISK_SNAPSHOT_FN,
-                "CreateSnapshots",
+                DiskAction::CreateSnapshots.name(),
                 json!({}),
                 "$.Disk.Snapshots",
             )
@@ -233,23 +232,23 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
             branch: "$.Disk",
             check: call(
                 DISK_SNAPSHOT_FN,
-                "CheckSnapshots",
+                DiskAction::CheckSnapshots.name(),
                 json!({ "Snapshots.$": "$.Disk.Snapshots.Result" }),
                 "$.Disk.SnapshotsReady",
             )
             .comment("Ready once every snapshot completed; a snapshot in error fails at once"),
             polling: SNAPSHOT_POLLING,
-            ready: "ShareSnapshots",
+            ready: DiskAction::ShareSnapshots.name(),
             error_path: "$.DiskError",
             on_error: "DiskCleanupAfterFailure",
         },
     );
     g.then(
-        "ShareSnapshots",
+        DiskAction::ShareSnapshots.name(),
         State::Task(
             call(
                 DISK_SNAPSHOT_FN,
-                "ShareSnapshots",
+                DiskAction::ShareSnapshots.name(),
                 json!({ "Snapshots.$": "$.Disk.Snapshots.Result" }),
                 "$.Disk.Shared",
             )
@@ -266,23 +265,23 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
             branch: "$.Disk",
             check: call(
                 DISK_SNAPSHOT_FN,
-                "CheckShared",
+                DiskAction::CheckShared.name(),
                 json!({ "Shared.$": "$.Disk.Shared.Result" }),
                 "$.Disk.SharedReady",
             )
             .comment("Ready once every re-encrypted snapshot completed and is shared with the security account"),
             polling: SNAPSHOT_POLLING,
-            ready: "CopySnapshots",
+            ready: DiskAction::CopySnapshots.name(),
             error_path: "$.DiskError",
             on_error: "DiskCleanupAfterFailure",
         },
     );
     g.then(
-        "CopySnapshots",
+        DiskAction::CopySnapshots.name(),
         State::Task(
             call(
                 DISK_SNAPSHOT_FN,
-                "CopySnapshots",
+                DiskAction::CopySnapshots.name(),
                 json!({ "Shared.$": "$.Disk.Shared.Result" }),
                 "$.Disk.Copies",
             )
@@ -299,7 +298,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
             branch: "$.Disk",
             check: call(
                 DISK_SNAPSHOT_FN,
-                "CheckCopies",
+                DiskAction::CheckCopies.name(),
                 json!({ "Copies.$": "$.Disk.Copies.Result" }),
                 "$.Disk.CopiesReady",
             )
@@ -318,7 +317,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
             Task::lambda(
                 DISK_IMAGING_FN,
                 json!({
-                    "Action": "ImageSnapshot",
+                    ACTION_FIELD: ImagingAction::ImageSnapshot.name(),
                     "Case.$": "$.Case",
                     "Copy.$": "$.Copy",
                     "Cursor.$": "$.Cursor",
@@ -380,7 +379,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
         State::Task(
             call(
                 DISK_SNAPSHOT_FN,
-                "CleanUp",
+                DiskAction::CleanUp.name(),
                 json!({ "Disk.$": "$.Disk", "Failed": false }),
                 "$.Disk.CleanUp",
             )
@@ -391,7 +390,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
     );
     g.add(
         "DiskSucceeded",
-        status_pass("disk", "SUCCEEDED", None),
+        status_pass("disk", BranchStatus::Succeeded, None),
         exit.clone(),
     );
     g.then(
@@ -399,7 +398,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
         State::Task(
             call(
                 DISK_SNAPSHOT_FN,
-                "CleanUp",
+                DiskAction::CleanUp.name(),
                 json!({ "Disk.$": "$.Disk", "Failed": true, "Error.$": "$.DiskError" }),
                 "$.Disk.CleanUp",
             )
@@ -409,7 +408,7 @@ pub fn disk_states(g: &mut GraphBuilder, exit: &Flow) {
     );
     g.add(
         "DiskFailed",
-        status_pass("disk", "FAILED", Some("$.DiskError")),
+        status_pass("disk", BranchStatus::Failed, Some("$.DiskError")),
         exit.clone(),
     );
 }
@@ -421,9 +420,14 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
     g.then(
         "MemoryPreflight",
         State::Task(
-            call(MEMORY_FN, "StartPreflight", json!({}), "$.Memory.Preflight")
-                .comment("Runs the read-only preflight document on the instance")
-                .catch(fail()),
+            call(
+                MEMORY_FN,
+                MemoryAction::StartPreflight.name(),
+                json!({}),
+                "$.Memory.Preflight",
+            )
+            .comment("Runs the read-only preflight document on the instance")
+            .catch(fail()),
         ),
         "WaitForPreflight",
     );
@@ -435,7 +439,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             branch: "$.Memory",
             check: call(
                 MEMORY_FN,
-                "PreflightResult",
+                MemoryAction::PreflightResult.name(),
                 json!({ "Command.$": "$.Memory.Preflight.Result" }),
                 "$.Memory.Method",
             )
@@ -454,7 +458,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
                 condition: json!({ "Variable": "$.Memory.Method.Result.Method", "StringEquals": "none" }),
                 next: "MemoryNotAcquirable".to_owned(),
             }],
-            default: Some("StartCapture".to_owned()),
+            default: Some(MemoryAction::StartCapture.name().to_owned()),
         }),
         Flow::End,
     );
@@ -472,11 +476,11 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
         "MemoryCleanupAfterFailure",
     );
     g.then(
-        "StartCapture",
+        MemoryAction::StartCapture.name(),
         State::Task(
             call(
                 MEMORY_FN,
-                "StartCapture",
+                MemoryAction::StartCapture.name(),
                 json!({ "Method.$": "$.Memory.Method.Result" }),
                 "$.Memory.Capture",
             )
@@ -493,7 +497,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             branch: "$.Memory",
             check: call(
                 MEMORY_FN,
-                "CaptureResult",
+                MemoryAction::CaptureResult.name(),
                 json!({ "Capture.$": "$.Memory.Capture.Result" }),
                 "$.Memory.Captured",
             )
@@ -509,7 +513,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
         State::Task(
             call(
                 MEMORY_FN,
-                "Verify",
+                MemoryAction::Verify.name(),
                 json!({ "Capture.$": "$.Memory.Capture.Result", "Captured.$": "$.Memory.Captured.Result" }),
                 "$.Memory.Verified",
             )
@@ -520,7 +524,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
     );
     g.add(
         "MemorySucceeded",
-        status_pass("memory", "SUCCEEDED", None),
+        status_pass("memory", BranchStatus::Succeeded, None),
         exit.clone(),
     );
     g.then(
@@ -528,7 +532,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
         State::Task(
             call(
                 MEMORY_FN,
-                "CleanUp",
+                MemoryAction::CleanUp.name(),
                 json!({ "Memory.$": "$.Memory", "Error.$": "$.MemoryError" }),
                 "$.Memory.CleanUp",
             )
@@ -539,7 +543,7 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
     );
     g.add(
         "MemoryFailed",
-        status_pass("memory", "FAILED", Some("$.MemoryError")),
+        status_pass("memory", BranchStatus::Failed, Some("$.MemoryError")),
         exit.clone(),
     );
 }
@@ -550,7 +554,7 @@ fn open_case(g: &mut GraphBuilder, next: &str) {
         State::Task(
             Task::lambda(
                 CASE_FN,
-                json!({ "Action": "Open", "Input.$": "$" }),
+                json!({ ACTION_FIELD: CaseAction::Open.name(), "Input.$": "$" }),
                 "$.Case",
             )
             .comment(
@@ -581,11 +585,16 @@ fn open_case(g: &mut GraphBuilder, next: &str) {
     );
 }
 
-fn notify(g: &mut GraphBuilder, name: &str, event: &str, next: &str) {
+fn notify(g: &mut GraphBuilder, name: &str, event: &CaseEvent, next: &str) {
     g.then(
         name,
         State::Task(
-            call(NOTIFY_FN, "Notify", json!({ "Event": event, "Detail.$": "$" }), "$.Notified")
+            call(
+                NOTIFY_FN,
+                NotifyAction::Notify.name(),
+                json!({ "Event": event.name(), "Detail.$": "$" }),
+                "$.Notified",
+            )
                 .result_path("null")
                 .comment("Notifications never decide the case: a failed notice is logged and the case goes on")
                 .catch(Catch::all(next, "$.NotifyError")),
@@ -600,7 +609,7 @@ fn close_case(g: &mut GraphBuilder, results_path: &str) {
         State::Task(
             call(
                 CASE_FN,
-                "Close",
+                CaseAction::Close.name(),
                 json!({ "Results.$": results_path }),
                 "$.Outcome",
             )
@@ -616,16 +625,21 @@ fn close_case(g: &mut GraphBuilder, results_path: &str) {
         State::Choice(irf_core::asl::Choice {
             comment: None,
             choices: vec![ChoiceRule {
-                condition: json!({ "Variable": "$.Outcome.Result.Status", "StringEquals": "SUCCEEDED" }),
+                condition: json!({ "Variable": "$.Outcome.Result.Status", "StringEquals": BranchStatus::Succeeded.as_str() }),
                 next: "NotifySucceeded".to_owned(),
             }],
             default: Some("NotifyFailed".to_owned()),
         }),
         Flow::End,
     );
-    notify(g, "NotifySucceeded", "CaseSucceeded", "CaseSucceeded");
+    notify(
+        g,
+        "NotifySucceeded",
+        &CaseEvent::CaseSucceeded,
+        "CaseSucceeded",
+    );
     g.end("CaseSucceeded", State::Succeed);
-    notify(g, "NotifyFailed", "CaseFailed", "CaseFailed");
+    notify(g, "NotifyFailed", &CaseEvent::CaseFailed, "CaseFailed");
     g.end(
         "CaseFailed",
         State::Fail {
@@ -643,7 +657,12 @@ fn close_case(g: &mut GraphBuilder, results_path: &str) {
 pub fn disk_machine() -> StateMachine {
     let mut g = GraphBuilder::new();
     open_case(&mut g, "NotifyStarted");
-    notify(&mut g, "NotifyStarted", "CaseStarted", "CreateSnapshots");
+    notify(
+        &mut g,
+        "NotifyStarted",
+        &CaseEvent::CaseStarted,
+        DiskAction::CreateSnapshots.name(),
+    );
     disk_states(&mut g, &Flow::Next("CollectResult".to_owned()));
     collect(&mut g);
     close_case(&mut g, "$.Results");
@@ -657,7 +676,12 @@ pub fn disk_machine() -> StateMachine {
 pub fn memory_machine() -> StateMachine {
     let mut g = GraphBuilder::new();
     open_case(&mut g, "NotifyStarted");
-    notify(&mut g, "NotifyStarted", "CaseStarted", "MemoryPreflight");
+    notify(
+        &mut g,
+        "NotifyStarted",
+        &CaseEvent::CaseStarted,
+        "MemoryPreflight",
+    );
     memory_states(&mut g, &Flow::Next("CollectResult".to_owned()));
     collect(&mut g);
     close_case(&mut g, "$.Results");
@@ -685,7 +709,7 @@ fn collect(g: &mut GraphBuilder) {
 pub fn combined_machine() -> StateMachine {
     let mut g = GraphBuilder::new();
     open_case(&mut g, "NotifyStarted");
-    notify(&mut g, "NotifyStarted", "CaseStarted", "Acquire");
+    notify(&mut g, "NotifyStarted", &CaseEvent::CaseStarted, "Acquire");
 
     let mut disk = GraphBuilder::new();
     disk.then(
@@ -696,7 +720,7 @@ pub fn combined_machine() -> StateMachine {
             parameters: Some(json!({ "Case.$": "$.Case", "Disk": {} })),
             result_path: None,
         },
-        "CreateSnapshots",
+        DiskAction::CreateSnapshots.name(),
     );
     disk_states(&mut disk, &Flow::End);
     let mut memory = GraphBuilder::new();
@@ -719,7 +743,7 @@ pub fn combined_machine() -> StateMachine {
             result_path: Some("$.Results".to_owned()),
             catch: vec![Catch::all("AcquireFailed", "$.AcquireError")],
         }),
-        "Contain",
+        CaseAction::Contain.name(),
     );
     g.then(
         "AcquireFailed",
@@ -730,16 +754,16 @@ pub fn combined_machine() -> StateMachine {
             ),
             result: None,
             parameters: Some(
-                json!({ "Kind": "acquisition", "Status": "FAILED", "Error.$": "$.AcquireError" }),
+                json!({ "Kind": "acquisition", "Status": BranchStatus::Failed.as_str(), "Error.$": "$.AcquireError" }),
             ),
             result_path: Some("$.Results".to_owned()),
         },
-        "Contain",
+        CaseAction::Contain.name(),
     );
     g.then(
-        "Contain",
+        CaseAction::Contain.name(),
         State::Task(
-            call(CASE_FN, "Contain", json!({}), "$.Contained")
+            call(CASE_FN, CaseAction::Contain.name(), json!({}), "$.Contained")
                 .comment("Tags the instance SecurityIncidentStatus=Contain through IRAutomation; the member account isolates it. Runs whatever acquisition did.")
                 .catch(Catch::all("NotifyContainFailed", "$.ContainError")),
         ),
@@ -748,7 +772,7 @@ pub fn combined_machine() -> StateMachine {
     notify(
         &mut g,
         "NotifyContainFailed",
-        "ContainFailed",
+        &CaseEvent::ContainFailed,
         "ContainFailed",
     );
     g.end(
@@ -799,6 +823,73 @@ mod tests {
                 NOTIFY_FN
             ]
         );
+    }
+
+    /// The fields of every step request in `irf-core/tests/fixtures` (which round-trip through
+    /// the handlers' types), by action.
+    fn fixture_fields() -> Vec<(String, std::collections::BTreeSet<String>)> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../irf-core/tests/fixtures");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.file_name().unwrap().to_string_lossy().starts_with("step-") {
+                continue;
+            }
+            let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let action = json[ACTION_FIELD].as_str().unwrap().to_owned();
+            found.push((action, json.as_object().unwrap().keys().cloned().collect()));
+        }
+        found
+    }
+
+    /// Every `Payload` a Lambda task sends, anywhere in `v`.
+    fn payloads<'a>(v: &'a Value, out: &mut Vec<&'a serde_json::Map<String, Value>>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::Object(p)) = o.get("Payload") {
+                    out.push(p);
+                }
+                o.values().for_each(|x| payloads(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| payloads(x, out)),
+            _ => {}
+        }
+    }
+
+    /// The workflows send exactly the fields the step types read: each task's payload has the
+    /// fields of a fixture of its action.
+    #[test]
+    fn every_task_sends_a_request_its_step_type_reads() {
+        let fixtures = fixture_fields();
+        let mut sent = std::collections::BTreeSet::new();
+        for m in [disk_machine(), memory_machine(), combined_machine()] {
+            let definition: Value = serde_json::from_str(&m.resolved(str::to_owned)).unwrap();
+            let mut found = Vec::new();
+            payloads(&definition, &mut found);
+            for p in found {
+                let action = p[ACTION_FIELD].as_str().unwrap().to_owned();
+                let fields: std::collections::BTreeSet<String> = p
+                    .keys()
+                    .map(|k| k.trim_end_matches(".$").to_owned())
+                    .collect();
+                assert!(
+                    fixtures.contains(&(action.clone(), fields.clone())),
+                    "{}: {action} sends {fields:?}, which no step fixture has",
+                    m.comment
+                );
+                sent.insert(action);
+            }
+        }
+        let every: std::collections::BTreeSet<String> = DiskAction::ALL
+            .iter()
+            .map(|a| a.name())
+            .chain(ImagingAction::ALL.iter().map(|a| a.name()))
+            .chain(MemoryAction::ALL.iter().map(|a| a.name()))
+            .chain(CaseAction::ALL.iter().map(|a| a.name()))
+            .chain(NotifyAction::ALL.iter().map(|a| a.name()))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(sent, every, "every step is used by a workflow");
     }
 
     #[test]

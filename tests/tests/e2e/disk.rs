@@ -15,6 +15,8 @@ use crate::common;
 
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, Filter, InstanceType};
+use irf_core::steps::DiskAction;
+use irf_runtime::HandlerError;
 use irf_runtime::disk::Disk;
 use irf_runtime::error::ErrorKind;
 use irf_runtime::handlers::disk_snapshot::step;
@@ -137,7 +139,7 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
             p
         };
 
-        let snaps = run(&disk, p("CreateSnapshots", json!({}))).await;
+        let snaps = run(&disk, p(DiskAction::CreateSnapshots.name(), json!({}))).await;
         let list = snaps["Snapshots"].as_array().unwrap();
         let mut devices: Vec<(&str, i64)> = list
             .iter()
@@ -159,23 +161,35 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
                 .all(|s| s["VolumeId"].as_str().unwrap().starts_with("vol-"))
         );
         // Retried: nothing new.
-        assert_eq!(run(&disk, p("CreateSnapshots", json!({}))).await, snaps);
+        assert_eq!(
+            run(&disk, p(DiskAction::CreateSnapshots.name(), json!({}))).await,
+            snaps
+        );
         assert_eq!(snapshots_of(&disk.member, case_id).await.len(), 2);
         run(
             &disk,
-            p("CheckSnapshots", json!({"Snapshots": snaps.clone()})),
+            p(
+                DiskAction::CheckSnapshots.name(),
+                json!({"Snapshots": snaps.clone()}),
+            ),
         )
         .await;
 
         let shared = run(
             &disk,
-            p("ShareSnapshots", json!({"Snapshots": snaps.clone()})),
+            p(
+                DiskAction::ShareSnapshots.name(),
+                json!({"Snapshots": snaps.clone()}),
+            ),
         )
         .await;
         assert_eq!(
             run(
                 &disk,
-                p("ShareSnapshots", json!({"Snapshots": snaps.clone()}))
+                p(
+                    DiskAction::ShareSnapshots.name(),
+                    json!({"Snapshots": snaps.clone()})
+                )
             )
             .await,
             shared
@@ -183,7 +197,14 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
         for s in shared["Shared"].as_array().unwrap() {
             assert_eq!(s["Region"], HOME, "re-encrypted into the home region");
         }
-        run(&disk, p("CheckShared", json!({"Shared": shared.clone()}))).await;
+        run(
+            &disk,
+            p(
+                DiskAction::CheckShared.name(),
+                json!({"Shared": shared.clone()}),
+            ),
+        )
+        .await;
         for s in shared["Shared"].as_array().unwrap() {
             let attr = disk
                 .member_home
@@ -205,9 +226,23 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
             );
         }
 
-        let copies = run(&disk, p("CopySnapshots", json!({"Shared": shared.clone()}))).await;
+        let copies = run(
+            &disk,
+            p(
+                DiskAction::CopySnapshots.name(),
+                json!({"Shared": shared.clone()}),
+            ),
+        )
+        .await;
         assert_eq!(
-            run(&disk, p("CopySnapshots", json!({"Shared": shared.clone()}))).await,
+            run(
+                &disk,
+                p(
+                    DiskAction::CopySnapshots.name(),
+                    json!({"Shared": shared.clone()})
+                )
+            )
+            .await,
             copies
         );
         let copy_ids: Vec<&str> = copies["Copies"]
@@ -230,14 +265,28 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
                 .all(|s| s.encrypted() == Some(true)),
             "security copies are encrypted"
         );
-        run(&disk, p("CheckCopies", json!({"Copies": copies.clone()}))).await;
+        run(
+            &disk,
+            p(
+                DiskAction::CheckCopies.name(),
+                json!({"Copies": copies.clone()}),
+            ),
+        )
+        .await;
         assert_eq!(
             snapshots_of(&disk.member_home, case_id).await.len(),
             4,
             "2 re-encrypted + 2 security copies, no duplicates"
         );
 
-        let report = run(&disk, p("CleanUp", json!({"Disk": {}, "Failed": false}))).await;
+        let report = run(
+            &disk,
+            p(
+                DiskAction::CleanUp.name(),
+                json!({"Disk": {}, "Failed": false}),
+            ),
+        )
+        .await;
         let left = snapshots_of(&disk.member_home, case_id).await;
         assert_eq!(report["NotDeleted"], json!({}));
         assert!(
@@ -264,12 +313,19 @@ async fn every_volume_is_snapshotted_shared_copied_and_cleaned_up_once() {
             assert!(left.is_empty(), "{left:?}");
         }
         // A second clean-up (a retry) has nothing left to do and fails nothing.
-        let again = run(&disk, p("CleanUp", json!({"Disk": {}, "Failed": true}))).await;
+        let again = run(
+            &disk,
+            p(
+                DiskAction::CleanUp.name(),
+                json!({"Disk": {}, "Failed": true}),
+            ),
+        )
+        .await;
         assert_eq!(again["Deleted"], json!([]));
     }
 
     // A snapshot that vanished fails the check at once (not a 12-hour wait).
-    let bad = json!({"Action": "CheckSnapshots", "Case": {"case_id": "X", "account": account, "region": MEMBER_REGION,
+    let bad = json!({"Action": DiskAction::CheckSnapshots.name(), "Case": {"case_id": "X", "account": account, "region": MEMBER_REGION,
                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true},
                      "Snapshots": {"Snapshots": [{"VolumeId": "vol-1", "Device": "/dev/xvda", "SnapshotId": "snap-0123456789abcdef0",
                                                   "Region": MEMBER_REGION, "SizeGib": 8}]}});

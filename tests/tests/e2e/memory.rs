@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use aws_config::SdkConfig;
+use irf_core::steps::MemoryAction;
+use irf_runtime::HandlerError;
 use irf_runtime::custody::Custody;
 use irf_runtime::digests;
 use irf_runtime::error::ErrorKind;
@@ -372,18 +374,29 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         let case = json!({"case_id": format!("MEM-{n}"), "account": "333333333333", "region": "eu-west-1",
                           "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
         let c = |action: &str, extra: Value| payload(&case, action, extra);
-        let command = run(&memory, &custody, c("StartPreflight", json!({}))).await;
+        let command = run(
+            &memory,
+            &custody,
+            c(MemoryAction::StartPreflight.name(), json!({})),
+        )
+        .await;
         let choice = run(
             &memory,
             &custody,
-            c("PreflightResult", json!({"Command": command})),
+            c(
+                MemoryAction::PreflightResult.name(),
+                json!({"Command": command}),
+            ),
         )
         .await;
         assert_eq!(choice["Method"], method);
         let capture = run(
             &memory,
             &custody,
-            c("StartCapture", json!({"Method": choice.clone()})),
+            c(
+                MemoryAction::StartCapture.name(),
+                json!({"Method": choice.clone()}),
+            ),
         )
         .await;
         // A retried StartCapture reuses the capture: no second upload, no second command.
@@ -391,7 +404,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             run(
                 &memory,
                 &custody,
-                c("StartCapture", json!({"Method": choice}))
+                c(MemoryAction::StartCapture.name(), json!({"Method": choice}))
             )
             .await,
             capture
@@ -404,7 +417,10 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         let receipts = run(
             &memory,
             &custody,
-            c("CaptureResult", json!({"Capture": capture.clone()})),
+            c(
+                MemoryAction::CaptureResult.name(),
+                json!({"Capture": capture.clone()}),
+            ),
         )
         .await;
         assert_eq!(
@@ -416,7 +432,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             &memory,
             &custody,
             c(
-                "Verify",
+                MemoryAction::Verify.name(),
                 json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
             ),
         )
@@ -444,7 +460,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             &memory,
             &custody,
             c(
-                "Verify",
+                MemoryAction::Verify.name(),
                 json!({"Capture": capture.clone(), "Captured": receipts}),
             ),
         )
@@ -453,7 +469,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             &memory,
             &custody,
             c(
-                "CleanUp",
+                MemoryAction::CleanUp.name(),
                 json!({"Memory": {"Capture": {"Result": capture}}}),
             ),
         )
@@ -480,17 +496,25 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let case = json!({"case_id": "MEM-BAD", "account": "333333333333", "region": "eu-west-1",
                       "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
     let payload = |action: &str, extra: Value| payload(&case, action, extra);
-    let command = run(&memory, &custody, payload("StartPreflight", json!({}))).await;
+    let command = run(
+        &memory,
+        &custody,
+        payload(MemoryAction::StartPreflight.name(), json!({})),
+    )
+    .await;
     let choice = run(
         &memory,
         &custody,
-        payload("PreflightResult", json!({"Command": command})),
+        payload(
+            MemoryAction::PreflightResult.name(),
+            json!({"Command": command}),
+        ),
     )
     .await;
     let capture = run(
         &memory,
         &custody,
-        payload("StartCapture", json!({"Method": choice})),
+        payload(MemoryAction::StartCapture.name(), json!({"Method": choice})),
     )
     .await;
     let mut err = None;
@@ -498,7 +522,10 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         match step(
             &memory,
             &custody,
-            &payload("CaptureResult", json!({"Capture": capture.clone()})),
+            &payload(
+                MemoryAction::CaptureResult.name(),
+                json!({"Capture": capture.clone()}),
+            ),
         )
         .await
         {
@@ -516,7 +543,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         &memory,
         &custody,
         payload(
-            "CleanUp",
+            MemoryAction::CleanUp.name(),
             json!({"Memory": {"Capture": {"Result": capture}}}),
         ),
     )

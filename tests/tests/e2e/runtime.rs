@@ -34,6 +34,8 @@ use common::incident::{
     isolation_groups, member_config, profile_of, suspect, tag_event, termination_protected,
 };
 use irf_core::contract;
+use irf_core::steps::CaseInput;
+use irf_runtime::HandlerError;
 use irf_runtime::aws::Aws;
 use irf_runtime::containment::{Containment, PriorState, Target};
 use irf_runtime::error::ErrorKind;
@@ -157,7 +159,7 @@ async fn contain_isolates_every_interface_once_and_release_restores_the_instance
     let policy = iam
         .get_role_policy()
         .role_name(&s.role_name)
-        .policy_name(format!("irf-revoke-{}", s.instance_id))
+        .policy_name(contract::revocation_policy_name(&s.instance_id))
         .send()
         .await
         .expect("revocation policy");
@@ -209,7 +211,7 @@ async fn contain_isolates_every_interface_once_and_release_restores_the_instance
         .unwrap();
     assert_eq!(
         policies.policy_names(),
-        [format!("irf-revoke-{}", s.instance_id)]
+        [contract::revocation_policy_name(&s.instance_id)]
     );
 
     // Release (the responder CLI's code) restores the recorded state and drops the record.
@@ -450,7 +452,7 @@ async fn the_trigger_refuses_forged_requests_and_starts_a_case_once() {
     // Starting the case: the execution name is the idempotency key, and a case running for
     // the instance is not started twice (a later request for the same instance included).
     let machine = waiting_workflow(&security, &a.prefix).await;
-    let input = trigger::CaseInput {
+    let input = CaseInput {
         case_id: trigger::case_id(&own),
         instance_id: own.instance_id.clone(),
         account: own.account.clone(),
@@ -473,7 +475,7 @@ async fn the_trigger_refuses_forged_requests_and_starts_a_case_once() {
         .expect("retry");
     assert!(!retry.started);
     assert_eq!(retry.execution_arn, first.execution_arn);
-    let later = trigger::CaseInput {
+    let later = CaseInput {
         case_id: format!(
             "{}-{}-{REGION}-1795000999",
             a.payments, payments.instance_id
@@ -840,7 +842,7 @@ async fn case_outcomes_reach_the_outcome_topic_and_slack_with_the_failed_step() 
         .cloned()
         .unwrap_or_default();
     let topic = env
-        .get("IRF_OUTCOME_TOPIC_ARN")
+        .get(irf_core::env::keys::OUTCOME_TOPIC_ARN)
         .cloned()
         .expect("outcome topic configured");
     let webhook = Scripted::start(vec![Reply::new(200, "ok")]).await;

@@ -21,6 +21,7 @@ use crate::common;
 use aws_config::SdkConfig;
 use aws_sdk_sfn::types::ExecutionStatus;
 use irf_core::asl::StateMachine;
+use irf_core::steps::DiskAction;
 use serde_json::{Value, json};
 
 const HOME: &str = "us-east-1";
@@ -192,7 +193,7 @@ async fn the_case_workflow_acquires_then_contains_then_closes() {
     let entered = &run.entered;
     run.ended(ExecutionStatus::Succeeded);
     run.passed_through(&[
-        "CreateSnapshots",
+        DiskAction::CreateSnapshots.name(),
         "CheckSnapshots",
         "CheckShared",
         "CheckCopies",

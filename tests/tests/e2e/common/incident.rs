@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{Filter, IamInstanceProfileSpecification, IpPermission, IpRange};
 use irf_core::contract;
+use irf_core::env::MemberTagEnv;
 use irf_runtime::aws::Aws;
-use irf_runtime::containment;
 use irf_runtime::handlers::member_tag::MemberConfig;
 use serde_json::Value;
 
@@ -358,20 +358,11 @@ pub async fn member_config(endpoint: &str, account: &str, prefix: &str) -> Membe
         .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default();
     let get = |k: &str| env.get(k).cloned();
-    assert_eq!(get("IRF_HANDLER").as_deref(), Some("member-tag"));
-    MemberConfig {
-        settings: containment::Settings {
-            prefix: get("IRF_PREFIX").expect("IRF_PREFIX"),
-            ir_profile_arn: get("IRF_IR_PROFILE_ARN"),
-            isolation_profile_arn: get("IRF_ISOLATION_PROFILE_ARN"),
-            disassociate_elastic_ips: get("IRF_DISASSOCIATE_ELASTIC_IPS").as_deref()
-                == Some("true"),
-            revoke_role_sessions: get("IRF_REVOKE_ROLE_SESSIONS").as_deref() == Some("true"),
-        },
-        member_name: get("IRF_MEMBER_NAME").unwrap_or_default(),
-        topic_arn: get("IRF_NOTIFICATION_TOPIC_ARN"),
-        bus_arn: get("IRF_INCIDENT_BUS_ARN"),
-    }
+    assert_eq!(
+        get(irf_core::env::keys::HANDLER).as_deref(),
+        Some(irf_core::handler::Handler::MemberTag.as_str())
+    );
+    MemberConfig::from_vars(MemberTagEnv::read(get).expect("the handler's variables are set"))
 }
 
 /// The handler's AWS access: the member account, as the function's role would have it.

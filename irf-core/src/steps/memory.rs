@@ -1,0 +1,150 @@
+//! The memory branch: the memory-acquisition function's steps and the records they pass on.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Case, Ready, actions};
+
+/// A command sent to the instance over SSM Run Command.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SentCommand {
+    /// SSM command id.
+    pub command_id: String,
+    /// The instance it runs on.
+    pub instance_id: String,
+}
+
+/// The method the preflight chose, and what it saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MethodChoice {
+    /// `kcore`, `lime` or `none` (nothing usable: the branch fails and says why).
+    pub method: String,
+    /// Why, per method considered.
+    pub reason: String,
+    /// The preflight's JSON report, as the host printed it.
+    pub preflight: Value,
+}
+
+/// A capture in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Capture {
+    /// The capture command.
+    pub command: SentCommand,
+    /// `kcore` or `lime`.
+    pub method: String,
+    /// Why this method.
+    pub reason: String,
+    /// Object key of the memory image.
+    pub key: String,
+    /// Multipart upload id.
+    pub upload_id: String,
+    /// Part size in bytes.
+    pub part_size: u64,
+    /// Parts planned (capacity; the image uses as many as it needs).
+    pub parts: u32,
+    /// Where the streamer writes its receipts.
+    pub receipts_key: String,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+}
+
+/// The streamer's report and part receipts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Receipts {
+    /// The streamer's report (`bytes`, `sha256`, `md5`, `format`, ranges...).
+    pub report: Value,
+    /// One per part uploaded.
+    pub parts: Vec<PartReceipt>,
+}
+
+/// One uploaded part.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartReceipt {
+    /// Part number (from 1).
+    pub number: i32,
+    /// ETag S3 returned for the part.
+    pub etag: String,
+}
+
+/// A request to the memory-acquisition function. Each step gets the answers it needs from the
+/// steps before it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "Action", rename_all_fields = "PascalCase")]
+pub enum MemoryStep {
+    /// Sends the read-only preflight document to the instance.
+    StartPreflight {
+        /// The case.
+        case: Case,
+    },
+    /// Once the preflight finished: picks the method from the configured order and records why.
+    PreflightResult {
+        /// The case.
+        case: Case,
+        /// `StartPreflight`'s answer.
+        command: SentCommand,
+    },
+    /// Opens the multipart upload, presigns its URLs and sends the capture document.
+    StartCapture {
+        /// The case.
+        case: Case,
+        /// `PreflightResult`'s answer.
+        method: Ready<MethodChoice>,
+    },
+    /// Ready once the capture command finished; answers with the streamer's receipts.
+    CaptureResult {
+        /// The case.
+        case: Case,
+        /// `StartCapture`'s answer.
+        capture: Capture,
+    },
+    /// Completes the upload and checks the stored image against the host's hashes.
+    Verify {
+        /// The case.
+        case: Case,
+        /// `StartCapture`'s answer.
+        capture: Capture,
+        /// `CaptureResult`'s answer.
+        captured: Ready<Receipts>,
+    },
+    /// Aborts an upload left open and cancels the capture command, after a failure.
+    CleanUp {
+        /// The case.
+        case: Case,
+        /// The branch's working data (`$.Memory`); the capture, when one started, is at
+        /// `/Capture/Result`.
+        #[serde(default)]
+        memory: Value,
+        /// The failure (`{Error, Cause}`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<Value>,
+    },
+}
+
+impl MemoryStep {
+    /// The case the step works on.
+    pub fn case(&self) -> &Case {
+        match self {
+            MemoryStep::StartPreflight { case }
+            | MemoryStep::PreflightResult { case, .. }
+            | MemoryStep::StartCapture { case, .. }
+            | MemoryStep::CaptureResult { case, .. }
+            | MemoryStep::Verify { case, .. }
+            | MemoryStep::CleanUp { case, .. } => case,
+        }
+    }
+}
+
+actions! {
+    /// The steps of the memory-acquisition function.
+    MemoryAction for MemoryStep {
+        StartPreflight,
+        PreflightResult,
+        StartCapture,
+        CaptureResult,
+        Verify,
+        CleanUp,
+    }
+}
