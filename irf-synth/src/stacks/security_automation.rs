@@ -392,7 +392,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     ];
     trigger_statements.extend(logging_statements(&fn_names(&["incident-trigger"])));
     trigger_statements.extend(dead_letter_statements(
-        vec![Expr::arn(&dead_letter_queue_id("IncidentTriggerFunction"))],
+        vec![Expr::arn(dead_letter_queue_id("IncidentTriggerFunction"))],
         OperationsKeyRef::InThisTemplate,
     ));
     t.add(
@@ -421,7 +421,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     }
     notify_statements.extend(logging_statements(&fn_names(&["notify"])));
     notify_statements.extend(dead_letter_statements(
-        vec![Expr::arn(&dead_letter_queue_id("NotifyFunction"))],
+        vec![Expr::arn(dead_letter_queue_id("NotifyFunction"))],
         OperationsKeyRef::InThisTemplate,
     ));
     t.add(

@@ -69,7 +69,7 @@ pub(super) fn template(fw: &Framework) -> Template {
     ];
     statements.extend(logging_statements(std::slice::from_ref(&function_name)));
     statements.extend(dead_letter_statements(
-        vec![Expr::arn(&dead_letter_queue_id("ActionFunction"))],
+        vec![Expr::arn(dead_letter_queue_id("ActionFunction"))],
         OperationsKeyRef::InThisTemplate,
     ));
     t.add(
