@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+use super::checkov::CheckovCheck;
 use super::expr::Expr;
 use super::resources::Resource;
 
@@ -93,6 +94,8 @@ pub enum Validator {
     CfnLint,
     /// cfn-guard rule names.
     Guard,
+    /// checkov check ids (`CKV_AWS_117`); see [`ResourceEntry::skip_checkov`].
+    Checkov,
 }
 
 /// A suppressed validator finding and why it does not apply.
@@ -152,8 +155,13 @@ impl ResourceEntry {
         self
     }
 
-    /// Suppresses a validator rule for this resource, recording why.
+    /// Suppresses a validator rule for this resource, recording why. Panics on an empty rule or
+    /// reason: a suppression nobody can review is a synthesizer bug.
     pub fn suppress(&mut self, validator: Validator, rule: &str, reason: &str) -> &mut Self {
+        assert!(
+            !rule.trim().is_empty() && !reason.trim().is_empty(),
+            "a {validator:?} suppression needs a rule and a reason (rule {rule:?})"
+        );
         self.suppressions.insert(Suppression {
             validator,
             rule: rule.to_owned(),
@@ -161,8 +169,15 @@ impl ResourceEntry {
         });
         self
     }
+
+    /// Skips a checkov check for this resource; `reason` becomes the skip's `comment`.
+    pub fn skip_checkov(&mut self, check: CheckovCheck, reason: &str) -> &mut Self {
+        self.suppress(Validator::Checkov, check.id(), reason)
+    }
 }
 
+/// Emits `cfn-lint` and `guard` suppressions in their validators' formats with the reasons under
+/// `irf:suppressions`, and checkov skips in checkov's format, whose `comment` is the reason.
 struct Metadata<'a>(&'a BTreeSet<Suppression>);
 
 impl Serialize for Metadata<'_> {
@@ -172,6 +187,11 @@ impl Serialize for Metadata<'_> {
         struct Reason<'a> {
             rule: &'a str,
             reason: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Skip<'a> {
+            id: &'a str,
+            comment: &'a str,
         }
         let of = |v: Validator| -> Vec<&str> {
             self.0
@@ -195,15 +215,32 @@ impl Serialize for Metadata<'_> {
             g.insert("SuppressedRules", guard);
             m.serialize_entry("guard", &g)?;
         }
+        let skips: Vec<Skip<'_>> = self
+            .0
+            .iter()
+            .filter(|x| x.validator == Validator::Checkov)
+            .map(|x| Skip {
+                id: &x.rule,
+                comment: &x.reason,
+            })
+            .collect();
+        if !skips.is_empty() {
+            let mut c = BTreeMap::new();
+            c.insert("skip", skips);
+            m.serialize_entry("checkov", &c)?;
+        }
         let reasons: Vec<Reason<'_>> = self
             .0
             .iter()
+            .filter(|x| x.validator != Validator::Checkov)
             .map(|x| Reason {
                 rule: &x.rule,
                 reason: &x.reason,
             })
             .collect();
-        m.serialize_entry("irf:suppressions", &reasons)?;
+        if !reasons.is_empty() {
+            m.serialize_entry("irf:suppressions", &reasons)?;
+        }
         m.end()
     }
 }
@@ -415,5 +452,66 @@ impl Template {
     /// Emits the template as YAML (see [`super::yaml`]).
     pub fn to_yaml(&self) -> String {
         super::yaml::emit(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cfn::resources::logs;
+
+    fn with_log_group() -> Template {
+        let mut t = Template::new("test");
+        t.add(
+            "Logs",
+            logs::LogGroup {
+                log_group_name: None,
+                kms_key_id: None,
+                retention_in_days: 30,
+            },
+        );
+        t
+    }
+
+    #[test]
+    fn checkov_skips_use_checkovs_format_with_the_reason_as_comment() {
+        let mut t = with_log_group();
+        t.resources
+            .get_mut("Logs")
+            .unwrap()
+            .skip_checkov(CheckovCheck::LambdaInVpc, "why not")
+            .suppress(Validator::Guard, "log_groups_encrypted", "why not either");
+        let yaml = t.to_yaml();
+        assert!(
+            yaml.contains(
+                "    Metadata:\n      guard:\n        SuppressedRules:\n        - log_groups_encrypted\n      checkov:\n        skip:\n        - id: CKV_AWS_117\n          comment: why not\n      \"irf:suppressions\":\n      - Rule: log_groups_encrypted\n        Reason: why not either\n"
+            ),
+            "{yaml}"
+        );
+    }
+
+    #[test]
+    fn checkov_skips_alone_need_no_irf_suppressions() {
+        let mut t = with_log_group();
+        t.resources
+            .get_mut("Logs")
+            .unwrap()
+            .skip_checkov(CheckovCheck::LambdaDeadLetterQueue, "synchronous only");
+        let yaml = t.to_yaml();
+        assert!(
+            yaml.contains("      checkov:\n        skip:\n        - id: CKV_AWS_116\n          comment: synchronous only\n    Properties:"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains("irf:suppressions"), "{yaml}");
+    }
+
+    #[test]
+    #[should_panic(expected = "needs a rule and a reason")]
+    fn a_suppression_without_a_reason_is_refused() {
+        with_log_group()
+            .resources
+            .get_mut("Logs")
+            .unwrap()
+            .skip_checkov(CheckovCheck::LambdaInVpc, " ");
     }
 }

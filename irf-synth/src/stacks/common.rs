@@ -1,9 +1,10 @@
 //! Building blocks shared by the stacks: hardened buckets, KMS keys, VPCs with flow logs,
-//! endpoints, and Lambda functions running the `irf-runtime` asset.
+//! endpoints, and Lambda functions running the `irf-runtime` asset with encrypted logs and, when
+//! invoked asynchronously, an encrypted dead-letter queue.
 
 use indexmap::IndexMap;
-use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3};
-use irf_core::cfn::{Expr, Parameter, Template, Validator};
+use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3, sqs};
+use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template, Validator};
 use irf_core::env::keys;
 use irf_core::handler::{HANDLER_ENV, Handler};
 use irf_core::iam::{PolicyDocument, Principal, Statement};
@@ -455,6 +456,153 @@ pub(crate) fn asset_parameters(t: &mut Template) {
     );
 }
 
+/// Logical id of a stack's operations key: it encrypts the stack's log groups and dead-letter
+/// queues (see [`add_operations_key`]).
+pub(crate) const OPERATIONS_KEY: &str = "OperationsKey";
+
+/// Alias of a stack's operations key. One key per stack: three stacks share the security account.
+pub(crate) fn operations_key_alias(fw: &Framework, kind: super::StackKind) -> String {
+    format!("alias/{}/{}/operations", fw.names.prefix(), kind.slug())
+}
+
+/// Adds the stack's operations key (`OperationsKey`), which every log group and dead-letter queue
+/// of the template references. Called after the last log group is added: the key policy lets
+/// CloudWatch Logs use the key for exactly the template's log groups (encryption-context
+/// condition), and function roles use it through SQS by their IAM policies.
+pub(crate) fn add_operations_key(t: &mut Template, fw: &Framework, kind: super::StackKind) {
+    let log_groups: Vec<Expr> = t
+        .resources_of::<logs::LogGroup>()
+        .map(|(id, g)| {
+            let name = g
+                .log_group_name
+                .as_ref()
+                .and_then(Expr::to_sub_fragment)
+                .unwrap_or_else(|| {
+                    panic!("log group {id} needs a literal name for the key policy")
+                });
+            Expr::sub(format!(
+                "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}"
+            ))
+        })
+        .collect();
+    assert!(
+        !log_groups.is_empty(),
+        "{kind} has no log group for its operations key"
+    );
+    add_key(
+        t,
+        OPERATIONS_KEY,
+        &operations_key_alias(fw, kind),
+        &format!("IRF {kind}: function and workflow logs, dead-letter queues"),
+        vec![
+            Statement::allow(&[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ])
+            .sid("CloudWatchLogsEncryptsThisStacksLogGroups")
+            .principal(Principal::Service(vec![Expr::sub(
+                "logs.${AWS::Region}.amazonaws.com",
+            )]))
+            .on_all()
+            .when(
+                "ArnLike",
+                "kms:EncryptionContext:aws:logs:arn",
+                Expr::List(log_groups),
+            ),
+        ],
+    );
+}
+
+/// Where a function's operations key is, for [`dead_letter_statements`].
+pub(crate) enum OperationsKeyRef {
+    /// `OperationsKey` of the same template.
+    InThisTemplate,
+    /// Another stack's key, found by its alias in any region of this account (roles that a
+    /// once-per-account stack creates for functions of a per-region stack).
+    ByAlias(String),
+}
+
+/// What a function's role needs for its dead-letter queues: send to them, and encrypt the
+/// messages through SQS with the operations key. Lambda checks the first when the function is
+/// created, so the role must have it before.
+pub(crate) fn dead_letter_statements(queues: Vec<Expr>, key: OperationsKeyRef) -> Vec<Statement> {
+    let encrypt = Statement::allow(&["kms:GenerateDataKey", "kms:Decrypt"])
+        .sid("EncryptDeadLettersThroughSqs");
+    let encrypt = match key {
+        OperationsKeyRef::InThisTemplate => encrypt.on([Expr::arn(OPERATIONS_KEY)]).when(
+            "StringEquals",
+            "kms:ViaService",
+            Expr::sub("sqs.${AWS::Region}.amazonaws.com"),
+        ),
+        OperationsKeyRef::ByAlias(alias) => encrypt
+            .on([Expr::sub(
+                "arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*",
+            )])
+            .when(
+                "ForAnyValue:StringEquals",
+                "kms:ResourceAliases",
+                Expr::s(alias),
+            )
+            .when(
+                "StringLike",
+                "kms:ViaService",
+                Expr::s("sqs.*.amazonaws.com"),
+            ),
+    };
+    vec![
+        Statement::allow(&["sqs:SendMessage"])
+            .sid("KeepFailedEventsInDeadLetterQueues")
+            .on(queues),
+        encrypt,
+    ]
+}
+
+/// Logical id of the dead-letter queue [`add_function`] adds for an asynchronous function.
+pub(crate) fn dead_letter_queue_id(function_id: &str) -> String {
+    format!("{function_id}DeadLetterQueue")
+}
+
+/// Physical name of that queue, from the function's name after the org prefix.
+pub(crate) fn dead_letter_queue_name(fw: &Framework, function_name: &str) -> String {
+    fw.names.resource(&format!("{function_name}-dead-letters"))
+}
+
+/// How a function is invoked, which decides whether it gets a dead-letter queue.
+pub(crate) enum Invocation {
+    /// Asynchronously, by EventBridge or SNS (possibly also as a workflow task): events that
+    /// still fail after Lambda's two retries go to an encrypted dead-letter queue, kept 14 days.
+    Asynchronous,
+    /// Only synchronously, as a Step Functions task: errors return to the workflow's Retry and
+    /// Catch, so a dead-letter queue would never receive anything.
+    WorkflowTask,
+}
+
+/// A function's share of the account's Lambda concurrency.
+pub(crate) enum Concurrency<'a> {
+    /// Reserved units: guaranteed against every other function of the account and region, and
+    /// at the same time the function's cap.
+    Reserved(u32),
+    /// The account's unreserved pool; the text says why, as the `CKV_AWS_115` skip's comment.
+    Shared(&'a str),
+}
+
+/// Where a function's network interfaces are.
+pub(crate) enum Network<'a> {
+    /// In a VPC: security groups and the subnet list.
+    Vpc(Vec<Expr>, Expr),
+    /// Lambda's own network. `calls` lists what the function reaches, for the `CKV_AWS_117` skip.
+    Managed {
+        /// The AWS APIs (and any other endpoint) the function calls.
+        calls: &'a str,
+    },
+}
+
+/// Why no function encrypts its environment with a customer key (`CKV_AWS_173`).
+const ENVIRONMENT_HOLDS_NO_SECRETS: &str = "the variables are names, ARNs and flags, no secrets (the Slack webhook stays in Secrets Manager); Lambda encrypts them at rest with its AWS-managed key";
+
 /// Options of a Lambda function.
 pub(crate) struct FunctionSpec<'a> {
     /// Logical id.
@@ -473,12 +621,18 @@ pub(crate) struct FunctionSpec<'a> {
     pub(crate) timeout: u32,
     /// MiB.
     pub(crate) memory: u32,
-    /// VPC attachment: security groups and the subnet list.
-    pub(crate) vpc: Option<(Vec<Expr>, Expr)>,
+    /// VPC attachment, or why there is none.
+    pub(crate) network: Network<'a>,
+    /// Asynchronous (with a dead-letter queue) or workflow task only.
+    pub(crate) invocation: Invocation,
+    /// Reserved concurrency, or why the function shares the pool.
+    pub(crate) concurrency: Concurrency<'a>,
 }
 
 /// Adds a function running the `irf-runtime` asset with its own log group (retention from the
-/// org config) and JSON logs.
+/// org config, encrypted with the stack's [`OPERATIONS_KEY`]) and JSON logs, and for an
+/// asynchronously invoked function its dead-letter queue (the role needs
+/// [`dead_letter_statements`]).
 pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<'_>) {
     let physical = fw.names.resource(spec.name);
     let log_group = format!("{}Logs", spec.id);
@@ -486,15 +640,28 @@ pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<
         &log_group,
         logs::LogGroup {
             log_group_name: Some(Expr::s(format!("/aws/lambda/{physical}"))),
-            kms_key_id: None,
+            kms_key_id: Some(Expr::arn(OPERATIONS_KEY)),
             retention_in_days: fw.lambda.log_retention_days,
         },
-    )
-    .suppress(
-        Validator::Guard,
-        "log_groups_encrypted",
-        "function logs carry case ids and resource ids, no evidence; CloudWatch's default encryption applies",
     );
+    let dead_letter_config = match spec.invocation {
+        Invocation::Asynchronous => {
+            let queue = dead_letter_queue_id(spec.id);
+            t.add(
+                &queue,
+                sqs::Queue {
+                    queue_name: Some(Expr::s(dead_letter_queue_name(fw, spec.name))),
+                    kms_master_key_id: Some(Expr::arn(OPERATIONS_KEY)),
+                    message_retention_period: Some(14 * 24 * 3600),
+                    tags: Vec::new(),
+                },
+            );
+            Some(lambda::DeadLetterConfig {
+                target_arn: Expr::arn(&queue),
+            })
+        }
+        Invocation::WorkflowTask => None,
+    };
     let mut variables = IndexMap::new();
     variables.insert(HANDLER_ENV.to_owned(), Expr::s(spec.handler.as_str()));
     variables.insert("RUST_LOG".to_owned(), Expr::s("info"));
@@ -510,6 +677,7 @@ pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<
                 s3_bucket: Expr::r#ref(ASSET_BUCKET),
                 s3_key: Expr::r#ref(ASSET_KEY),
             },
+            dead_letter_config,
             environment: Some(lambda::Environment { variables }),
             handler: "bootstrap".to_owned(),
             logging_config: Some(lambda::LoggingConfig {
@@ -517,20 +685,48 @@ pub(crate) fn add_function(t: &mut Template, fw: &Framework, spec: FunctionSpec<
                 log_group: Expr::r#ref(&log_group),
             }),
             memory_size: spec.memory,
-            reserved_concurrent_executions: None,
+            reserved_concurrent_executions: match spec.concurrency {
+                Concurrency::Reserved(units) => Some(units),
+                Concurrency::Shared(_) => None,
+            },
             role: spec.role,
             runtime: "provided.al2023".to_owned(),
             timeout: spec.timeout,
             tracing_config: Some(lambda::TracingConfig {
                 mode: "Active".to_owned(),
             }),
-            vpc_config: spec.vpc.map(|(sgs, subnets)| lambda::VpcConfig {
-                security_group_ids: sgs,
-                subnet_ids: subnets,
-            }),
+            vpc_config: match &spec.network {
+                Network::Vpc(sgs, subnets) => Some(lambda::VpcConfig {
+                    security_group_ids: sgs.clone(),
+                    subnet_ids: subnets.clone(),
+                }),
+                Network::Managed { .. } => None,
+            },
             tags: Vec::new(),
         },
     );
+    let function = t.resources.get_mut(spec.id).expect("just added");
+    function.skip_checkov(
+        CheckovCheck::LambdaEnvironmentKms,
+        ENVIRONMENT_HOLDS_NO_SECRETS,
+    );
+    if let Network::Managed { calls } = spec.network {
+        function.skip_checkov(
+            CheckovCheck::LambdaInVpc,
+            &format!(
+                "calls only {calls}; in a VPC it would need an interface endpoint per service or a NAT: more network paths, no narrower access"
+            ),
+        );
+    }
+    if let Invocation::WorkflowTask = spec.invocation {
+        function.skip_checkov(
+            CheckovCheck::LambdaDeadLetterQueue,
+            "invoked only synchronously by the case workflows (Step Functions tasks): errors return to the workflow's Retry/Catch, a dead-letter queue would never receive anything",
+        );
+    }
+    if let Concurrency::Shared(why) = spec.concurrency {
+        function.skip_checkov(CheckovCheck::LambdaReservedConcurrency, why);
+    }
 }
 
 /// Permission for a function's role to write its logs and traces.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use indexmap::IndexMap;
 use irf_core::cfn::resources::{Tag, cloudtrail, ec2, iam, kms, s3, ssm};
-use irf_core::cfn::{Expr, Parameter, Template, Validator};
+use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template, Validator};
 use irf_core::contract;
 use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
@@ -147,6 +147,10 @@ pub(super) fn template(fw: &Framework) -> Template {
         .suppress(
             Validator::Guard,
             "s3_access_logged",
+            "this is the access-log bucket; logging it into itself would loop",
+        )
+        .skip_checkov(
+            CheckovCheck::S3AccessLogging,
             "this is the access-log bucket; logging it into itself would loop",
         );
     t.add(
@@ -360,6 +364,10 @@ pub(super) fn template(fw: &Framework) -> Template {
     .suppress(
         Validator::Guard,
         "trail_kms_encrypted",
+        "trail logs are in a dedicated, versioned, access-logged bucket with SSE-S3 and digest validation",
+    )
+    .skip_checkov(
+        CheckovCheck::TrailKmsEncrypted,
         "trail logs are in a dedicated, versioned, access-logged bucket with SSE-S3 and digest validation",
     );
 

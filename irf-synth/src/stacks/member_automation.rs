@@ -21,7 +21,10 @@ use irf_core::handler::Handler;
 use irf_core::iam::{Principal, Statement};
 use irf_core::model::Framework;
 
-use super::common::{FunctionSpec, add_function, add_invoke_permission, add_key, role_in, root_of};
+use super::common::{
+    Concurrency, FunctionSpec, Invocation, Network, add_function, add_invoke_permission, add_key,
+    add_operations_key, role_in, root_of,
+};
 use super::{Binding, StackKind, Target, outputs};
 
 const SECURITY_ACCOUNT: &str = "SecurityAccountId";
@@ -191,7 +194,14 @@ pub(super) fn template(fw: &Framework) -> Template {
             env,
             timeout: 120,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "EC2, IAM, SSM, SNS, KMS and EventBridge",
+            },
+            invocation: Invocation::Asynchronous,
+            // Containment must not be starved: the account's workloads (or an intruder) may
+            // use up its unreserved concurrency during an incident. Ten units also cap a
+            // mass-tagging burst; the excess waits in Lambda's asynchronous queue.
+            concurrency: Concurrency::Reserved(10),
         },
     );
     let mut detail = IndexMap::new();
@@ -265,7 +275,13 @@ pub(super) fn template(fw: &Framework) -> Template {
                 env,
                 timeout: 60,
                 memory: 256,
-                vpc: None,
+                network: Network::Managed {
+                    calls: "Secrets Manager and Slack's webhook on the internet",
+                },
+                invocation: Invocation::Asynchronous,
+                concurrency: Concurrency::Shared(
+                    "narration, a few messages per incident: Lambda's asynchronous queue retries throttled SNS deliveries, and the member account's pool stays with its workloads",
+                ),
             },
         );
         t.add(
@@ -284,6 +300,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             Expr::r#ref("NotificationTopic"),
         );
     }
+    add_operations_key(&mut t, fw, StackKind::MemberAutomation);
 
     let url = "^https://[^'\"\\s]+$";
     let optional_url = "^(https://[^'\"\\s]+)?$";

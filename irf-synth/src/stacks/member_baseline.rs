@@ -15,6 +15,9 @@ use irf_core::contract;
 use irf_core::iam::{Effect, PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
 
+use super::common::{
+    OperationsKeyRef, dead_letter_queue_name, dead_letter_statements, operations_key_alias,
+};
 use super::{Binding, StackKind, outputs};
 
 const TRUSTED: [(&str, &str); 5] = [
@@ -308,7 +311,11 @@ pub(super) fn template(fw: &Framework) -> Template {
         )]),
         Statement::allow(&["ec2:DisassociateAddress", "ec2:AssociateAddress"])
             .sid("DetachAndRestoreElasticIps")
-            .on_all(),
+            .on([
+                arn("ec2", "elastic-ip/*"),
+                arn("ec2", "network-interface/*"),
+                arn("ec2", "instance/*"),
+            ]),
         Statement::allow(&[
             "ssm:PutParameter",
             "ssm:GetParameter",
@@ -339,6 +346,7 @@ pub(super) fn template(fw: &Framework) -> Template {
             .on([bus]),
     ];
     containment.extend(member_logging(&containment_fn));
+    containment.extend(member_dead_letters(fw, "member-tag"));
     t.add(
         "ContainmentRole",
         super::common::lambda_role(
@@ -348,6 +356,7 @@ pub(super) fn template(fw: &Framework) -> Template {
         .inline("Containment", PolicyDocument::new(containment)),
     );
     let mut notify = member_logging(&notify_fn);
+    notify.extend(member_dead_letters(fw, "member-notify"));
     if let Some(secret) = slack {
         notify.push(
             Statement::allow(&["secretsmanager:GetSecretValue"])
@@ -395,6 +404,18 @@ pub(super) fn template(fw: &Framework) -> Template {
         Expr::arn("NotifyRole"),
     );
     t
+}
+
+/// The dead-letter queue of a member function (by its name after the prefix), in any region; its
+/// key is the member-automation stack's operations key of that region.
+fn member_dead_letters(fw: &Framework, function_name: &str) -> Vec<Statement> {
+    dead_letter_statements(
+        vec![Expr::sub(format!(
+            "arn:${{AWS::Partition}}:sqs:*:${{AWS::AccountId}}:{}",
+            dead_letter_queue_name(fw, function_name)
+        ))],
+        OperationsKeyRef::ByAlias(operations_key_alias(fw, StackKind::MemberAutomation)),
+    )
 }
 
 /// Logs and traces of a member function, in any region.

@@ -31,8 +31,10 @@ use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
 
 use super::common::{
-    BucketSpec, FunctionSpec, add_bucket, add_function, add_invoke_permission, add_key,
-    deny_insecure_transport, lambda_role, logging_statements, objects_arn,
+    BucketSpec, Concurrency, FunctionSpec, Invocation, Network, OPERATIONS_KEY, OperationsKeyRef,
+    add_bucket, add_function, add_invoke_permission, add_key, add_operations_key,
+    dead_letter_queue_id, dead_letter_statements, deny_insecure_transport, lambda_role,
+    logging_statements, objects_arn,
 };
 use super::workflows::{self, CASE_FN, DISK_IMAGING_FN, DISK_SNAPSHOT_FN, MEMORY_FN, NOTIFY_FN};
 use super::{Binding, StackKind, outputs};
@@ -53,6 +55,9 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("CaseRecordFunction", CASE_FN),
     ("NotifyFunction", NOTIFY_FN),
 ];
+
+/// Why the workflow-task functions share the account's concurrency (their `CKV_AWS_115` skip).
+const WORKFLOW_TASK_CONCURRENCY: &str = "a case workflow task: its concurrency follows the open cases and their volumes; the workflows retry Lambda throttling, and a cap would queue a large incident's acquisitions";
 
 /// Physical names of the state machines (the sample's, behind the org prefix).
 pub(crate) const MACHINES: &[(&str, &str)] = &[
@@ -278,15 +283,25 @@ pub(super) fn template(fw: &Framework) -> Template {
             .on([super::common::bucket_arn(&evidence)]),
         evidence_key_use.clone(),
         custody_sign.clone(),
+        // Lambda creates the imaging function's network interfaces with this role. Describe
+        // works only on every resource; the changes are limited to this account and region.
+        Statement::allow(&["ec2:DescribeNetworkInterfaces"])
+            .sid("FindOwnNetworkInterfaces")
+            .on_all(),
         Statement::allow(&[
             "ec2:CreateNetworkInterface",
-            "ec2:DescribeNetworkInterfaces",
             "ec2:DeleteNetworkInterface",
             "ec2:AssignPrivateIpAddresses",
             "ec2:UnassignPrivateIpAddresses",
         ])
         .sid("RunInTheIrVpc")
-        .on_all(),
+        .on(
+            ["network-interface", "subnet", "security-group"].map(|kind| {
+                Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/*"
+                ))
+            }),
+        ),
     ];
     disk_statements.extend(logging_statements(&fn_names(&[
         "disk-snapshot",
@@ -383,6 +398,10 @@ pub(super) fn template(fw: &Framework) -> Template {
             ))]),
     ];
     trigger_statements.extend(logging_statements(&fn_names(&["incident-trigger"])));
+    trigger_statements.extend(dead_letter_statements(
+        vec![Expr::arn(dead_letter_queue_id("IncidentTriggerFunction"))],
+        OperationsKeyRef::InThisTemplate,
+    ));
     t.add(
         "IncidentTriggerRole",
         lambda_role(
@@ -408,6 +427,10 @@ pub(super) fn template(fw: &Framework) -> Template {
         );
     }
     notify_statements.extend(logging_statements(&fn_names(&["notify"])));
+    notify_statements.extend(dead_letter_statements(
+        vec![Expr::arn(dead_letter_queue_id("NotifyFunction"))],
+        OperationsKeyRef::InThisTemplate,
+    ));
     t.add(
         "NotifyRole",
         lambda_role(None, "IRF outcome notifications")
@@ -456,7 +479,13 @@ pub(super) fn template(fw: &Framework) -> Template {
             .variables(),
             timeout: 60,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "STS (IRAutomation in member accounts) and Step Functions",
+            },
+            invocation: Invocation::Asynchronous,
+            // Any org account may put requests on the bus: the reservation caps what a flood
+            // can take from the acquisition functions, and keeps the entry point available.
+            concurrency: Concurrency::Reserved(10),
         },
     );
     add_function(
@@ -478,7 +507,11 @@ pub(super) fn template(fw: &Framework) -> Template {
             .variables(),
             timeout: 300,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "STS (IRAutomation in member accounts), EC2, KMS and S3",
+            },
+            invocation: Invocation::WorkflowTask,
+            concurrency: Concurrency::Shared(WORKFLOW_TASK_CONCURRENCY),
         },
     );
     add_function(
@@ -502,7 +535,9 @@ pub(super) fn template(fw: &Framework) -> Template {
             .variables(),
             timeout: 900,
             memory: 3008,
-            vpc: Some((vec![imaging_sg], subnets)),
+            network: Network::Vpc(vec![imaging_sg], subnets),
+            invocation: Invocation::WorkflowTask,
+            concurrency: Concurrency::Shared(WORKFLOW_TASK_CONCURRENCY),
         },
     );
     add_function(
@@ -532,7 +567,11 @@ pub(super) fn template(fw: &Framework) -> Template {
             // Verification re-reads and re-hashes the whole memory image from S3.
             timeout: 900,
             memory: 1024,
-            vpc: None,
+            network: Network::Managed {
+                calls: "STS (SSM in member accounts), S3 (presigning) and KMS",
+            },
+            invocation: Invocation::WorkflowTask,
+            concurrency: Concurrency::Shared(WORKFLOW_TASK_CONCURRENCY),
         },
     );
     add_function(
@@ -552,7 +591,11 @@ pub(super) fn template(fw: &Framework) -> Template {
             .variables(),
             timeout: 300,
             memory: 512,
-            vpc: None,
+            network: Network::Managed {
+                calls: "STS (IRAutomation in member accounts), S3 and KMS",
+            },
+            invocation: Invocation::WorkflowTask,
+            concurrency: Concurrency::Shared(WORKFLOW_TASK_CONCURRENCY),
         },
     );
     let notify_env = NotifyEnv {
@@ -576,7 +619,14 @@ pub(super) fn template(fw: &Framework) -> Template {
             env: notify_env.variables(),
             timeout: 60,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "SNS, KMS, Secrets Manager and Slack's webhook on the internet",
+            },
+            // Also the target of the rule for cases that ended abnormally.
+            invocation: Invocation::Asynchronous,
+            concurrency: Concurrency::Shared(
+                "a few notices per case: the workflows retry Lambda throttling, and Lambda's asynchronous queue retries the abnormal-end rule's events",
+            ),
         },
     );
 
@@ -645,16 +695,15 @@ pub(super) fn template(fw: &Framework) -> Template {
     t.add(
         "StateMachineLogs",
         logs::LogGroup {
-            log_group_name: Some(Expr::s(format!("/aws/vendedlogs/states/{}", names.resource("cases")))),
-            kms_key_id: None,
+            log_group_name: Some(Expr::s(format!(
+                "/aws/vendedlogs/states/{}",
+                names.resource("cases")
+            ))),
+            kms_key_id: Some(Expr::arn(OPERATIONS_KEY)),
             retention_in_days: fw.lambda.log_retention_days,
         },
-    )
-    .suppress(
-        irf_core::cfn::Validator::Guard,
-        "log_groups_encrypted",
-        "execution history holds ids and statuses, no evidence; CloudWatch's default encryption applies",
     );
+    add_operations_key(&mut t, fw, StackKind::SecurityAutomation);
     let mut targets = std::collections::BTreeSet::new();
     for (_, _, m) in machines() {
         targets.extend(m.targets());

@@ -19,9 +19,11 @@ use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
 
 use super::common::{
-    FunctionSpec, add_function, add_invoke_permission, lambda_role, logging_statements,
+    Concurrency, FunctionSpec, Invocation, Network, OperationsKeyRef, add_function,
+    add_invoke_permission, add_operations_key, dead_letter_queue_id, dead_letter_statements,
+    lambda_role, logging_statements,
 };
-use super::{Binding, outputs};
+use super::{Binding, StackKind, outputs};
 
 const ORG_ID: &str = "OrgId";
 
@@ -60,11 +62,18 @@ pub(super) fn template(fw: &Framework) -> Template {
                 contract::IR_AUTOMATION_ROLE
             ))])
             .when("StringEquals", "aws:ResourceOrgID", org),
+        // The function updates findings through the hub of its own account and region.
         Statement::allow(&["securityhub:BatchUpdateFindings"])
             .sid("RecordTheResponseOnFindings")
-            .on_all(),
+            .on([Expr::sub(
+                "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:hub/default",
+            )]),
     ];
     statements.extend(logging_statements(std::slice::from_ref(&function_name)));
+    statements.extend(dead_letter_statements(
+        vec![Expr::arn(dead_letter_queue_id("ActionFunction"))],
+        OperationsKeyRef::InThisTemplate,
+    ));
     t.add(
         "ActionRole",
         lambda_role(
@@ -89,9 +98,16 @@ pub(super) fn template(fw: &Framework) -> Template {
             env,
             timeout: 120,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "STS (IRAutomation in member accounts) and Security Hub",
+            },
+            invocation: Invocation::Asynchronous,
+            concurrency: Concurrency::Shared(
+                "runs when an analyst picks the custom action, one batch of findings per click; nothing can flood it, and the member functions it triggers have their own reservation",
+            ),
         },
     );
+    add_operations_key(&mut t, fw, StackKind::SecurityHub);
     let mut pattern = IndexMap::new();
     pattern.insert("source".to_owned(), Expr::strs([SECURITY_HUB_SOURCE]));
     pattern.insert(

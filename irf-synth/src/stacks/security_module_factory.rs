@@ -11,15 +11,16 @@ use std::collections::BTreeMap;
 use indexmap::IndexMap;
 use irf_core::blueprints::{self, FactoryContext};
 use irf_core::cfn::resources::{Tag, ec2, events, iam, ssm};
-use irf_core::cfn::{Expr, Parameter, Template};
+use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template};
 use irf_core::env::ModuleFactoryEnv;
 use irf_core::handler::Handler;
 use irf_core::iam::{PolicyDocument, Statement};
 use irf_core::model::Framework;
 
 use super::common::{
-    FunctionSpec, add_function, add_internet_gateway, add_invoke_permission, add_vpc, lambda_role,
-    logging_statements, objects_arn,
+    Concurrency, FunctionSpec, Invocation, Network, OperationsKeyRef, add_function,
+    add_internet_gateway, add_invoke_permission, add_operations_key, add_vpc, dead_letter_queue_id,
+    dead_letter_statements, lambda_role, logging_statements, objects_arn,
 };
 use super::{Binding, StackKind, outputs};
 
@@ -177,6 +178,10 @@ pub(super) fn template(fw: &Framework) -> Template {
                 user_data: Some(Expr::Base64(Box::new(Expr::sub(user_data)))),
             },
         },
+    )
+    .skip_checkov(
+        CheckovCheck::NoPublicIp,
+        "ephemeral builders fetch kernel headers, packages and LiME from the internet; the public IP replaces a NAT gateway, and their security group admits nothing inbound",
     );
 
     t.add(
@@ -236,6 +241,10 @@ pub(super) fn template(fw: &Framework) -> Template {
             .on([Expr::arn("BuilderRole")]),
     ];
     statements.extend(logging_statements(std::slice::from_ref(&function_name)));
+    statements.extend(dead_letter_statements(
+        vec![Expr::arn(dead_letter_queue_id("FactoryFunction"))],
+        OperationsKeyRef::InThisTemplate,
+    ));
     t.add(
         "FactoryFunctionRole",
         lambda_role(
@@ -262,9 +271,16 @@ pub(super) fn template(fw: &Framework) -> Template {
             env,
             timeout: 120,
             memory: 256,
-            vpc: None,
+            network: Network::Managed {
+                calls: "SSM, S3, KMS and EC2",
+            },
+            invocation: Invocation::Asynchronous,
+            concurrency: Concurrency::Shared(
+                "runs nightly and when the AMI list changes; RunInstances is idempotent per AMI and day (client token), so neither a guarantee nor a cap changes anything",
+            ),
         },
     );
+    add_operations_key(&mut t, fw, StackKind::SecurityModuleFactory);
 
     let mut detail = IndexMap::new();
     detail.insert(

@@ -1,6 +1,8 @@
 //! Security properties of every synthesized template, checked by the cfn-guard engine with the
 //! rules in `tests/guard/irf.guard`. Suppressions are honoured only through
-//! `Metadata.guard.SuppressedRules`, which the synthesizer writes together with the reason.
+//! `Metadata.guard.SuppressedRules`, which the synthesizer writes together with the reason; the
+//! rules also require a reason (comment) on every checkov skip, in the synthesized templates and
+//! in the committed `generated/` that `scripts/lint-templates` scans with checkov.
 
 use std::path::{Path, PathBuf};
 
@@ -71,10 +73,44 @@ fn every_template_passes_the_security_rules() {
 }
 
 #[test]
+fn every_checkov_skip_in_generated_has_a_reason() {
+    let dir = root().join("generated/templates");
+    let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("generated/templates exists")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    templates.sort();
+    assert_eq!(templates.len(), 9);
+    let skips: usize = templates
+        .iter()
+        .map(|t| {
+            std::fs::read_to_string(t)
+                .unwrap()
+                .matches("\n        - id: CKV_")
+                .count()
+        })
+        .sum();
+    assert!(skips > 0, "the committed templates skip no checkov check");
+    let mut failures = Vec::new();
+    for t in &templates {
+        let (code, report) = guard(t);
+        if code != 0 {
+            failures.push(format!("{} (exit {code}):\n{report}", t.display()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "guard failures in generated/:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn the_rules_catch_insecure_templates() {
     let (dir, templates) = synthesized();
     let read = |i: usize| std::fs::read_to_string(&templates[i]).unwrap();
-    let (analysis, baseline, member) = (read(0), read(7), read(8));
+    let (analysis, automation, baseline, member) = (read(0), read(3), read(7), read(8));
     let broken = [
         (
             "unencrypted bucket",
@@ -115,6 +151,26 @@ fn the_rules_catch_insecure_templates() {
             "unscoped invoke permission",
             member.replacen("SourceArn: !GetAtt IncidentTagRule.Arn", "", 1),
         ),
+        (
+            "unencrypted dead-letter queue",
+            member.replacen("KmsMasterKeyId: !GetAtt OperationsKey.Arn", "", 1),
+        ),
+        (
+            "checkov skip without a reason",
+            analysis.replacen(
+                "comment: this is the access-log bucket; logging it into itself would loop",
+                "comment: \"  \"",
+                1,
+            ),
+        ),
+        (
+            "checkov skip without a comment",
+            automation.replacen(
+                "\n          comment: \"calls only STS (IRAutomation in member accounts) and Step Functions;",
+                "\n          x: \"",
+                1,
+            ),
+        ),
     ];
     for (what, text) in broken {
         let path = dir.path().join("broken.yaml");
@@ -122,7 +178,7 @@ fn the_rules_catch_insecure_templates() {
         let (code, report) = guard(&path);
         assert_eq!(code, 19, "{what} passed the rules:\n{report}");
     }
-    for original in [&analysis, &baseline, &member] {
+    for original in [&analysis, &automation, &baseline, &member] {
         let path = dir.path().join("unchanged.yaml");
         std::fs::write(&path, original).unwrap();
         assert_eq!(guard(&path).0, 0, "an unchanged template must pass");

@@ -19,6 +19,8 @@ pub struct Function {
     pub architectures: Vec<String>,
     /// Code location.
     pub code: Code,
+    /// Where asynchronous invocations that failed every retry go.
+    pub dead_letter_config: Option<DeadLetterConfig>,
     /// Environment variables.
     pub environment: Option<Environment>,
     /// `bootstrap` for custom runtimes.
@@ -52,6 +54,15 @@ pub struct Code {
     pub s3_bucket: Expr,
     /// Key.
     pub s3_key: Expr,
+}
+
+/// Dead-letter target of asynchronous invocations (the events EventBridge or SNS handed to
+/// Lambda that still failed after Lambda's retries).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeadLetterConfig {
+    /// SQS queue or SNS topic ARN.
+    pub target_arn: Expr,
 }
 
 /// Environment variables.

@@ -16,6 +16,7 @@ pub mod s3;
 pub mod securityhub;
 pub mod sfn;
 pub mod sns;
+pub mod sqs;
 pub mod ssm;
 
 use serde::Serialize;
@@ -121,6 +122,7 @@ resource_kinds! {
     Topic(sns::Topic) = "AWS::SNS::Topic",
     TopicPolicy(sns::TopicPolicy) = "AWS::SNS::TopicPolicy",
     Subscription(sns::Subscription) = "AWS::SNS::Subscription",
+    Queue(sqs::Queue) = "AWS::SQS::Queue",
     StateMachine(sfn::StateMachine) = "AWS::StepFunctions::StateMachine",
     LogGroup(logs::LogGroup) = "AWS::Logs::LogGroup",
     Parameter(ssm::Parameter) = "AWS::SSM::Parameter",
