@@ -35,7 +35,7 @@ pub const ALWAYS_TRACKED: &[&str] = &[
 ];
 
 /// Tag on the framework's security groups (IAM lets the tag handler shape only these).
-pub const ISOLATION_TAG: &str = "irf:isolation";
+pub use irf_core::contract::ISOLATION_TAG;
 
 /// How many times the groups are looked up again when a concurrent containment in the same
 /// VPC creates one first.
@@ -166,7 +166,7 @@ async fn create(
         .tag_specifications(
             TagSpecification::builder()
                 .resource_type(ResourceType::SecurityGroup)
-                .tags(Tag::builder().key(ISOLATION_TAG).value("true").build())
+                .tags(Tag::builder().key(ISOLATION_TAG).value(irf_core::contract::ISOLATION_TAG_VALUE).build())
                 .tags(Tag::builder().key("Name").value(name).build())
                 .build(),
         )

@@ -12,7 +12,7 @@ pub(crate) type Roles = BTreeMap<String, Vec<String>>;
 
 /// The name of the per-instance revocation policy put on roles.
 pub(crate) fn policy_name(instance_id: &str) -> String {
-    format!("irf-revoke-{instance_id}")
+    irf_core::contract::revocation_policy_name(instance_id)
 }
 
 /// The instance profile's name, from its ARN (`arn:aws:iam::1:instance-profile/path/name`).

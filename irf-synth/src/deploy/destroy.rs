@@ -13,6 +13,9 @@ use crate::plan::PlannedStack;
 /// Logical ids of the evidence resources `destroy --include-evidence` removes.
 pub const EVIDENCE_RESOURCES: [&str; 3] = ["EvidenceBucket", "EvidenceKey", "CustodyKey"];
 
+/// The error code S3 answers a delete of an object version under Object Lock retention with.
+const OBJECT_LOCK_REFUSAL: &str = "AccessDenied";
+
 impl Deployer {
     /// Deletes every stack of `synth`, dependents first, independent stacks in parallel.
     /// Retained resources stay (and are listed); with `include_evidence` the evidence bucket is
@@ -52,7 +55,7 @@ impl Deployer {
             self.reporter.finish(&s.name, &Outcome::Absent.to_string());
             return Ok(Outcome::Absent);
         }
-        let physical = stack::physical_ids(&cfn, &s.name).await.unwrap_or_default();
+        let physical = stack::physical_ids(&cfn, &s.name).await?;
         stack::delete(&cfn, &s.name, self.settings.poll, &self.reporter).await?;
         let mut kept = Vec::new();
         for id in &s.retains {
@@ -83,37 +86,48 @@ impl Deployer {
         if logical == "EvidenceBucket" {
             let s3 = self.ctx.s3(conf);
             let mut locked = Vec::new();
-            let versions = s3
+            let mut pages = s3
                 .list_object_versions()
                 .bucket(physical)
-                .send()
-                .await
-                .map_err(|e| DeployError::aws(&format!("s3:ListObjectVersions {physical}"), e))?;
-            for v in versions.versions() {
-                let (Some(key), Some(version)) = (v.key(), v.version_id()) else {
-                    continue;
-                };
-                if s3
-                    .delete_object()
-                    .bucket(physical)
-                    .key(key)
-                    .version_id(version)
-                    .send()
-                    .await
-                    .is_err()
-                {
-                    locked.push(key.to_owned());
-                }
-            }
-            for m in versions.delete_markers() {
-                if let (Some(key), Some(version)) = (m.key(), m.version_id()) {
-                    let _ = s3
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| {
+                    DeployError::aws(&format!("s3:ListObjectVersions {physical}"), e)
+                })?;
+                let versions = page
+                    .versions()
+                    .iter()
+                    .map(|v| (v.key(), v.version_id()));
+                let markers = page
+                    .delete_markers()
+                    .iter()
+                    .map(|m| (m.key(), m.version_id()));
+                for (key, version) in versions.chain(markers) {
+                    let (Some(key), Some(version)) = (key, version) else {
+                        continue;
+                    };
+                    let deleted = s3
                         .delete_object()
                         .bucket(physical)
                         .key(key)
                         .version_id(version)
                         .send()
                         .await;
+                    match deleted {
+                        Ok(_) => {}
+                        // Object Lock refuses deleting a version under retention with AccessDenied;
+                        // that version stays, and the bucket with it. Anything else is a failure.
+                        Err(e) if irf_sdk_error::code(&e) == Some(OBJECT_LOCK_REFUSAL) => {
+                            locked.push(key.to_owned());
+                        }
+                        Err(e) => {
+                            return Err(DeployError::aws(
+                                &format!("s3:DeleteObject {physical}/{key} version {version}"),
+                                e,
+                            ));
+                        }
+                    }
                 }
             }
             if !locked.is_empty() {
