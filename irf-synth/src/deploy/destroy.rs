@@ -11,7 +11,10 @@ use super::{DeployError, SynthDir, stack, stackset};
 use crate::plan::PlannedStack;
 
 /// Logical ids of the evidence resources `destroy --include-evidence` removes.
-pub const EVIDENCE_RESOURCES: [&str; 3] = ["EvidenceBucket", "EvidenceKey", "CustodyKey"];
+pub const EVIDENCE_RESOURCES: [&str; 3] = [EVIDENCE_BUCKET, "EvidenceKey", "CustodyKey"];
+
+/// Logical id of the evidence bucket.
+const EVIDENCE_BUCKET: &str = "EvidenceBucket";
 
 /// The error code S3 answers a delete of an object version under Object Lock retention with.
 const OBJECT_LOCK_REFUSAL: &str = "AccessDenied";
@@ -58,7 +61,11 @@ impl Deployer {
         let physical = stack::physical_ids(&cfn, &s.name).await?;
         stack::delete(&cfn, &s.name, self.settings.poll, &self.reporter).await?;
         let mut kept = Vec::new();
-        for id in &s.retains {
+        // The bucket goes first: when Object Lock keeps some of it, its keys must stay usable,
+        // so the error returns before any key is scheduled for deletion.
+        let mut retains: Vec<&String> = s.retains.iter().collect();
+        retains.sort_by_key(|id| id.as_str() != EVIDENCE_BUCKET);
+        for id in retains {
             let Some(p) = physical.get(id) else { continue };
             if include_evidence && EVIDENCE_RESOURCES.contains(&id.as_str()) {
                 self.delete_evidence(&conf, id, p, &s.name).await?;
@@ -83,7 +90,7 @@ impl Deployer {
         physical: &str,
         stack_name: &str,
     ) -> Result<(), DeployError> {
-        if logical == "EvidenceBucket" {
+        if logical == EVIDENCE_BUCKET {
             let s3 = self.ctx.s3(conf);
             let mut locked = Vec::new();
             let mut pages = s3

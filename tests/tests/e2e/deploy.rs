@@ -573,3 +573,91 @@ async fn an_ou_member_deploys_as_service_managed_stack_sets() {
         "the StackSet is deleted"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn destroy_with_evidence_removes_what_object_lock_allows_and_keeps_the_keys_of_the_rest() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let (org, acct) = common::fresh_org();
+    let p = &acct.prefix;
+    let dir = tempfile::tempdir().unwrap();
+    let synth = common::synth(&org, dir.path());
+    let (deployer, _) = common::deployer(&endpoint, &synth).await;
+    let report = deployer.deploy(&synth).await;
+    assert!(report.ok(), "deploy failed:\n{report}");
+
+    let analysis = format!("{p}-forensics-analysis");
+    let region = &synth.plan.stack(&analysis).expect("planned").region;
+    let conf = common::account(&endpoint, &acct.forensics, region).await;
+    let resources: BTreeMap<String, String> = aws_sdk_cloudformation::Client::new(&conf)
+        .describe_stack_resources()
+        .stack_name(&analysis)
+        .send()
+        .await
+        .unwrap()
+        .stack_resources()
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.logical_resource_id()?.to_owned(),
+                r.physical_resource_id()?.to_owned(),
+            ))
+        })
+        .collect();
+    let bucket = &resources["EvidenceBucket"];
+    let s3 = common::s3(&conf);
+    // Both objects fall under the bucket's default retention; the second also gets a delete
+    // marker, which Object Lock does not protect.
+    for key in ["case-1/locked.txt", "case-1/marked.txt"] {
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(b"evidence".to_vec().into())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+    }
+    s3.delete_object()
+        .bucket(bucket)
+        .key("case-1/marked.txt")
+        .send()
+        .await
+        .unwrap();
+
+    let destroyed = deployer.destroy(&synth, true).await;
+    assert!(!destroyed.ok(), "locked evidence cannot be destroyed:\n{destroyed}");
+    let text = destroyed.to_string();
+    assert!(
+        text.contains(&format!(
+            "evidence bucket {bucket} kept: 2 object version(s) are under Object Lock retention"
+        )),
+        "the report says what was kept and why:\n{text}"
+    );
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("the bucket is kept");
+    assert_eq!(versions.versions().len(), 2, "both locked versions stay");
+    assert!(
+        versions.delete_markers().is_empty(),
+        "the delete marker, which Object Lock allows deleting, is gone"
+    );
+    // The evidence stays readable: its keys are not scheduled for deletion.
+    let kms = aws_sdk_kms::Client::new(&conf);
+    for logical in ["EvidenceKey", "CustodyKey"] {
+        let key = kms
+            .describe_key()
+            .key_id(&resources[logical])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{logical}: {e:?}"));
+        assert_eq!(
+            key.key_metadata().and_then(|m| m.key_state()).map(|s| s.as_str()),
+            Some("Enabled"),
+            "{logical} of kept evidence"
+        );
+    }
+}
