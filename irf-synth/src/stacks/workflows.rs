@@ -1,6 +1,6 @@
 //! The acquisition workflows as typed ASL: disk, memory and the combined case workflow.
 //!
-//! Error model (the sample's bugs fixed):
+//! Error model:
 //! * Waiting is not an error: a check returns `Ready: false` and the workflow polls it in a
 //!   Choice/Wait loop with a counted budget ([`Polling`]); an exhausted budget fails the branch
 //!   with `Irf.PollingBudgetExhausted`, naming what it still waited for.
