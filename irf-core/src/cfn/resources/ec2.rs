@@ -93,9 +93,9 @@ pub struct VpcGatewayAttachment {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NatGateway {
-    /// EIP allocation.
+    /// Allocation id of the gateway's Elastic IP.
     pub allocation_id: Expr,
-    /// Public subnet.
+    /// Public subnet the gateway is placed in.
     pub subnet_id: Expr,
     /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
@@ -237,7 +237,7 @@ pub struct VpcEndpoint {
     pub service_name: Expr,
     /// `Gateway` or `Interface`.
     pub vpc_endpoint_type: String,
-    /// Endpoint policy.
+    /// Policy limiting what the endpoint may be used for; `None` allows everything.
     pub policy_document: Option<PolicyDocument>,
     /// Private DNS (interface endpoints).
     pub private_dns_enabled: Option<bool>,
@@ -277,7 +277,7 @@ pub struct FlowLog {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LaunchTemplate {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub launch_template_name: Option<Expr>,
     /// Instance settings.
     pub launch_template_data: LaunchTemplateData,
@@ -337,7 +337,7 @@ pub struct EbsSpec {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct IamInstanceProfileSpec {
-    /// Profile ARN.
+    /// ARN of the instance profile.
     pub arn: Expr,
 }
 

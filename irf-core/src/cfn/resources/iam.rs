@@ -22,7 +22,7 @@ pub struct Role {
     pub managed_policy_arns: Vec<Expr>,
     /// Longest session, in seconds.
     pub max_session_duration: Option<u32>,
-    /// Inline policies.
+    /// Policies embedded in the role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
     /// Resource tags beyond the stack tags, which CloudFormation propagates.

@@ -62,9 +62,9 @@ pub struct RecipeBlockDevice {
 pub struct RecipeEbs {
     /// Delete with the instance.
     pub delete_on_termination: bool,
-    /// Encrypt.
+    /// Whether the volume is EBS-encrypted.
     pub encrypted: bool,
-    /// GiB.
+    /// Size in GiB.
     pub volume_size: u32,
     /// `gp3`.
     pub volume_type: String,
@@ -92,7 +92,7 @@ pub struct InfrastructureConfiguration {
     pub instance_types: Vec<String>,
     /// IMDS settings of the build instances.
     pub instance_metadata_options: InstanceMetadataOptions,
-    /// Build logs.
+    /// Where the build logs go.
     pub logging: ImageBuilderLogging,
     /// Ids of the security groups of the build instances.
     pub security_group_ids: Vec<Expr>,
@@ -154,7 +154,7 @@ pub struct DistributionConfiguration {
 pub struct Distribution {
     /// Region the AMI is distributed to.
     pub region: Expr,
-    /// AMI settings.
+    /// Name, description and tags of the distributed AMI.
     pub ami_distribution_configuration: AmiDistribution,
     /// SSM parameters updated with the new AMI id on every build.
     pub ssm_parameter_configurations: Vec<SsmParameterConfiguration>,

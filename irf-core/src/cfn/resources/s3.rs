@@ -13,9 +13,9 @@ use crate::iam::PolicyDocument;
 pub struct Bucket {
     /// Physical name (`<prefix>-...`, globally unique); `None` gets a generated one.
     pub bucket_name: Option<Expr>,
-    /// Default encryption.
+    /// Encryption of objects written without their own (SSE-KMS or SSE-S3).
     pub bucket_encryption: Option<BucketEncryption>,
-    /// Lifecycle rules.
+    /// Transitions and expiries of the bucket's objects.
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
     /// Server access logging.
     pub logging_configuration: Option<LoggingConfiguration>,
@@ -23,7 +23,7 @@ pub struct Bucket {
     pub object_lock_configuration: Option<ObjectLockConfiguration>,
     /// Enables Object Lock (only at creation).
     pub object_lock_enabled: Option<bool>,
-    /// Object ownership.
+    /// Who owns uploaded objects (`BucketOwnerEnforced`: ACLs are disabled).
     pub ownership_controls: Option<OwnershipControls>,
     /// Block Public Access settings of the bucket.
     pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,

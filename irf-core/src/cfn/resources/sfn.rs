@@ -17,7 +17,7 @@ pub struct StateMachine {
     pub state_machine_name: Option<Expr>,
     /// `STANDARD`.
     pub state_machine_type: String,
-    /// Execution role.
+    /// ARN of the role executions run as.
     pub role_arn: Expr,
     /// Typed ASL, emitted as the `Definition` mapping.
     pub definition: asl::StateMachine,
@@ -26,7 +26,7 @@ pub struct StateMachine {
     pub definition_substitutions: IndexMap<String, Expr>,
     /// Execution history logging.
     pub logging_configuration: Option<LoggingConfiguration>,
-    /// X-Ray.
+    /// X-Ray tracing of executions.
     pub tracing_configuration: Option<TracingConfiguration>,
     /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -11,7 +11,7 @@ use crate::iam::PolicyDocument;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Topic {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub topic_name: Option<Expr>,
     /// Sender name shown in email and SMS messages from the topic.
     pub display_name: Option<String>,
