@@ -13,7 +13,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Error name a task raises for "not finished yet, poll again" (retried with a bounded budget).
+/// Error name a task raises for "not finished yet"; the workflows' polling actions turn it into
+/// `Ready: false`, so it only reaches a caller that does not poll.
 pub const ERROR_PENDING: &str = "Irf.Pending";
 /// Error name a task raises for "failed for good" (caught, cleaned up, reported).
 pub const ERROR_FATAL: &str = "Irf.Fatal";
@@ -32,15 +33,15 @@ pub const LAMBDA_TRANSIENT: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Retry {
-    /// Errors matched.
+    /// Error names the rule applies to (`States.ALL` for any).
     pub error_equals: Vec<String>,
-    /// First interval.
+    /// Seconds before the first retry.
     pub interval_seconds: u32,
-    /// Attempts.
+    /// Most retries (0 disables the rule).
     pub max_attempts: u32,
-    /// Multiplier.
+    /// Factor the interval grows by after each retry.
     pub backoff_rate: f64,
-    /// Cap on one interval.
+    /// Longest interval in seconds, whatever the backoff.
     pub max_delay_seconds: Option<u32>,
 }
 
@@ -80,9 +81,9 @@ impl Retry {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Catch {
-    /// Errors matched.
+    /// Error names caught (`States.ALL` for any).
     pub error_equals: Vec<String>,
-    /// Where to go.
+    /// State the execution continues in.
     pub next: String,
     /// Where the error object goes in the state.
     pub result_path: String,
@@ -121,14 +122,14 @@ pub struct Task {
     pub parameters: Option<Value>,
     /// Shapes the raw result.
     pub result_selector: Option<Value>,
-    /// Where the result goes.
+    /// Where the result goes in the state's input (`null` discards it).
     pub result_path: Option<String>,
     /// Seconds before `States.Timeout`.
     pub timeout_seconds: Option<u32>,
-    /// Retries.
+    /// Retry rules, tried in order on an error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retry>,
-    /// Catches.
+    /// Catch rules, tried in order once the retries are spent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catch>,
     /// Placeholder of the invoked function or topic (not emitted).
@@ -214,7 +215,7 @@ impl Task {
 pub struct ChoiceRule {
     /// The condition, e.g. `{"Variable": "$.Done", "BooleanEquals": true}`.
     pub condition: Value,
-    /// Target state.
+    /// State entered when the condition holds.
     pub next: String,
 }
 
@@ -233,9 +234,9 @@ pub struct Choice {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Graph {
-    /// First state.
+    /// Name of the state the graph starts at.
     pub start_at: String,
-    /// States in order.
+    /// States by name, in emission order.
     pub states: IndexMap<String, StateNode>,
 }
 
@@ -246,11 +247,11 @@ pub struct Graph {
 pub struct Parallel {
     /// What runs in parallel.
     pub comment: Option<String>,
-    /// Branches.
+    /// Graphs run at once; the state's result is the array of their outputs.
     pub branches: Vec<Graph>,
     /// Where the branch results go.
     pub result_path: Option<String>,
-    /// Catches.
+    /// Catch rules for an error any branch raises.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catch>,
 }
@@ -268,11 +269,11 @@ pub struct MapState {
     pub item_selector: Option<Value>,
     /// The per-item graph.
     pub item_processor: ItemProcessor,
-    /// Concurrency cap.
+    /// Most iterations run at once (0: no limit).
     pub max_concurrency: u32,
     /// Where the results go.
     pub result_path: Option<String>,
-    /// Catches.
+    /// Catch rules for an error any iteration raises.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catch>,
 }
@@ -283,22 +284,22 @@ pub struct MapState {
 pub struct ItemProcessor {
     /// `{Mode: INLINE}`.
     pub processor_config: Value,
-    /// First state.
+    /// Name of the state each iteration starts at.
     pub start_at: String,
-    /// States.
+    /// States by name, in emission order.
     pub states: IndexMap<String, StateNode>,
 }
 
 /// One state of any type.
 #[derive(Clone, Debug, PartialEq)]
 pub enum State {
-    /// Task.
+    /// Calls an integration (a Lambda function, an SNS topic).
     Task(Task),
-    /// Choice.
+    /// Goes to the state of the first matching rule.
     Choice(Choice),
     /// Wait a fixed time.
     Wait {
-        /// Seconds.
+        /// Wait time in seconds.
         seconds: u32,
     },
     /// Parallel branches.
@@ -313,14 +314,14 @@ pub enum State {
         result: Option<Value>,
         /// Input reshaping (JSONPath `.$` keys allowed).
         parameters: Option<Value>,
-        /// Where it goes.
+        /// Where the result goes in the state's input.
         result_path: Option<String>,
     },
-    /// Succeed.
+    /// Ends the execution or branch successfully.
     Succeed,
     /// Fail with an error name and a cause taken from the state.
     Fail {
-        /// Error name.
+        /// Error name the execution or branch fails with.
         error: String,
         /// JSONPath of the cause.
         cause_path: Option<String>,
@@ -332,7 +333,7 @@ pub enum State {
 /// A state with its continuation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateNode {
-    /// The state.
+    /// What the state does.
     pub state: State,
     /// `Next` or `End` (ignored for Choice, Succeed and Fail).
     pub flow: Flow,
@@ -496,11 +497,11 @@ fn ordered(v: serde_json::Map<String, Value>) -> IndexMap<String, Value> {
 pub struct StateMachine {
     /// What the machine does.
     pub comment: String,
-    /// First state.
+    /// Name of the state executions start at.
     pub start_at: String,
-    /// Whole-execution timeout.
+    /// Seconds before the whole execution fails with `States.Timeout`.
     pub timeout_seconds: u32,
-    /// States in order.
+    /// States by name, in emission order.
     pub states: IndexMap<String, StateNode>,
 }
 

@@ -93,9 +93,9 @@ pub struct SiftToolsContext<'a> {
 /// Context of [`BUILD_LIME`].
 #[derive(Clone, Debug, Serialize)]
 pub struct FactoryContext<'a> {
-    /// Memory-modules bucket.
+    /// Name of the memory-modules bucket the builder uploads modules and manifests to.
     pub bucket: &'a str,
-    /// Its region.
+    /// Region of that bucket (`aws s3 cp --region`).
     pub region: &'a str,
     /// LiME git repository.
     pub lime_repo: &'a str,

@@ -1,13 +1,12 @@
 //! The cross-stack and runbook contract: every fixed name, tag and key layout that other stacks,
 //! the runtime handlers and existing runbooks depend on.
 //!
-//! These are the defaults of the AWS sample this framework replaces, kept so that SOC runbooks,
-//! IAM policies written around the sample and muscle memory (`aws ec2 create-tags ...
-//! SecurityIncidentStatus=Contain`) keep working. Nothing else in the workspace spells these
-//! strings out: templates and handlers import them from here. The other halves of the contract
-//! between templates and handlers are typed: the workflows' step requests in [`crate::steps`],
-//! the events the handlers receive in [`crate::events`], and each handler's environment in
-//! [`crate::env`].
+//! These names are fixed, so that SOC runbooks, IAM policies written around them and muscle
+//! memory (`aws ec2 create-tags ... SecurityIncidentStatus=Contain`) keep working. Nothing else in
+//! the workspace spells these strings out: templates and handlers import them from here. The other
+//! halves of the contract between templates and handlers are typed: the workflows' step requests
+//! in [`crate::steps`], the events the handlers receive in [`crate::events`], and each handler's
+//! environment in [`crate::env`].
 
 /// Tag key whose value triggers the automation on an EC2 instance.
 pub const INCIDENT_STATUS_TAG: &str = "SecurityIncidentStatus";
@@ -21,7 +20,8 @@ pub const STATUS_CONTAIN: &str = "Contain";
 /// Tag key marking resources created by an acquisition; IAM conditions gate deletes on it.
 pub const ACQUISITION_TAG: &str = "ir-acquisition";
 
-/// Value of [`ACQUISITION_TAG`].
+/// The value acquisition resources carry under [`ACQUISITION_TAG`]; the IAM conditions that
+/// gate creating, copying, sharing and deleting case snapshots compare against it.
 pub const ACQUISITION_TAG_VALUE: &str = "True";
 
 /// Tag key carrying the case id on every resource an acquisition creates.
@@ -45,7 +45,7 @@ pub const MEMORY_AUTOMATION_ROLE: &str = "MemoryAutomationLambdaRole";
 /// Security-account role of the case-record functions (custody ledger, final containment tag).
 pub const CASE_RECORD_ROLE: &str = "IRCaseRecordRole";
 
-/// Forensics-account analyst instance role with read-only evidence access (the sample's name).
+/// Forensics-account analyst instance role with read-only evidence access.
 pub const ANALYST_READ_ONLY_ROLE: &str = "AnalysisEC2InstanceRoleS3ReadOnly";
 
 /// Forensics-account analyst instance role that may also write analysis results.
@@ -82,7 +82,8 @@ pub const ISOLATION_SECURITY_GROUP: &str = "security_isolate";
 /// groups carrying it with [`ISOLATION_TAG_VALUE`].
 pub const ISOLATION_TAG: &str = "irf:isolation";
 
-/// Value of [`ISOLATION_TAG`].
+/// The value the framework's security groups carry under [`ISOLATION_TAG`] (the condition in the
+/// tag handler's policy compares against it).
 pub const ISOLATION_TAG_VALUE: &str = "true";
 
 /// Prefix of the inline role policy that revokes the sessions a contained instance's role
@@ -94,7 +95,7 @@ pub fn revocation_policy_name(instance_id: &str) -> String {
     format!("{REVOCATION_POLICY_PREFIX}{instance_id}")
 }
 
-/// Security Hub custom action id (the sample's).
+/// Id of the Security Hub custom action (the last part of the action target's ARN).
 pub const SECURITY_HUB_ACTION_ID: &str = "SHResponseIsolate";
 
 /// The case workflow (disk and memory, then containment), behind the org prefix.
@@ -114,9 +115,9 @@ pub const PRIOR_STATE_PARAMETER_PREFIX: &str = "containment";
 
 /// Names of the member-account SSM documents, after the org prefix.
 pub mod documents {
-    /// Memory-acquisition preflight.
+    /// Read-only preflight: reports what the instance allows and picks the capture method.
     pub const MEMORY_PREFLIGHT: &str = "MemoryPreflight";
-    /// Memory capture.
+    /// Capture: streams the memory image to the evidence bucket through presigned URLs.
     pub const MEMORY_CAPTURE: &str = "MemoryCapture";
 }
 
@@ -128,7 +129,7 @@ pub mod evidence_keys {
     }
 
     /// Raw disk image of one volume: `<CaseId>/<Account>/<InstanceId>/<VolumeId>/<VolumeId>.raw`.
-    /// `VolumeId` is the member account's original volume id (the sample lost it).
+    /// `VolumeId` is the member account's original volume id, not the id of a copy.
     pub fn disk_image(case_id: &str, account: &str, instance_id: &str, volume_id: &str) -> String {
         format!(
             "{}{volume_id}/{volume_id}.raw",
@@ -163,7 +164,8 @@ pub mod evidence_keys {
     }
 }
 
-/// S3 key layout of the memory-modules bucket (the sample's, so existing factories still work).
+/// S3 key layout of the memory-modules bucket, fixed so that existing module factories keep
+/// working.
 pub mod module_keys {
     /// LiME module for one distribution and kernel: `<osname>/<kernel>/lime-<kernel>.ko`.
     pub fn lime_module(os_name: &str, kernel: &str) -> String {

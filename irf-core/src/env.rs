@@ -19,7 +19,7 @@ pub mod keys {
     pub const HANDLER: &str = crate::handler::HANDLER_ENV;
     /// Partition of the ARNs the handlers build (`${AWS::Partition}`; `aws` when unset).
     pub const PARTITION: &str = "IRF_PARTITION";
-    /// The org prefix.
+    /// The org prefix (`[organization] prefix`) that physical names start with.
     pub const PREFIX: &str = "IRF_PREFIX";
     /// The forensics account's evidence bucket.
     pub const EVIDENCE_BUCKET: &str = "IRF_EVIDENCE_BUCKET";
@@ -43,11 +43,11 @@ pub mod keys {
     pub const OUTCOME_TOPIC_ARN: &str = "IRF_OUTCOME_TOPIC_ARN";
     /// Secrets Manager secret holding the Slack webhook URL.
     pub const SLACK_SECRET_ARN: &str = "IRF_SLACK_SECRET_ARN";
-    /// Slack channel of the notices.
+    /// Channel the notices are posted to (`#channel` or a channel id).
     pub const SLACK_CHANNEL: &str = "IRF_SLACK_CHANNEL";
     /// The member's name in the org config (in narration).
     pub const MEMBER_NAME: &str = "IRF_MEMBER_NAME";
-    /// The security account id.
+    /// The security account's 12-digit id.
     pub const SECURITY_ACCOUNT: &str = "IRF_SECURITY_ACCOUNT";
     /// The security account's incident bus.
     pub const INCIDENT_BUS_ARN: &str = "IRF_INCIDENT_BUS_ARN";
@@ -63,7 +63,7 @@ pub mod keys {
     pub const REVOKE_ROLE_SESSIONS: &str = "IRF_REVOKE_ROLE_SESSIONS";
     /// SSM parameter listing the AMIs the module factory builds for.
     pub const AMI_PARAMETER: &str = "IRF_AMI_PARAMETER";
-    /// Launch template of the module builders.
+    /// Id of the module builders' launch template.
     pub const LAUNCH_TEMPLATE_ID: &str = "IRF_LAUNCH_TEMPLATE_ID";
 }
 
@@ -182,9 +182,9 @@ handler_env! {
     DiskSnapshotEnv for DiskSnapshot {
         /// The org prefix.
         prefix: PREFIX optional,
-        /// The evidence bucket.
+        /// Name of the evidence bucket.
         evidence_bucket: EVIDENCE_BUCKET optional,
-        /// The custody key.
+        /// ARN of the custody signing key.
         custody_key_arn: CUSTODY_KEY_ARN optional,
         /// The key behind `alias/ir/sec`, which the copies use.
         security_key_arn: SECURITY_KEY_ARN optional,
@@ -253,7 +253,7 @@ handler_env! {
         outcome_topic_arn: OUTCOME_TOPIC_ARN optional,
         /// The Slack webhook's secret; Slack is used when it and the channel are set.
         slack_secret_arn: SLACK_SECRET_ARN optional,
-        /// The Slack channel.
+        /// Channel the notices are posted to (`#channel` or a channel id).
         slack_channel: SLACK_CHANNEL optional,
     }
 }
@@ -295,9 +295,9 @@ handler_env! {
     ModuleFactoryEnv for ModuleFactory {
         /// Where builders put modules, and their manifests.
         modules_bucket: MODULES_BUCKET required,
-        /// The AMI list.
+        /// Name of the SSM parameter holding the AMI list.
         ami_parameter: AMI_PARAMETER required,
-        /// The builders' launch template.
+        /// Id of the builders' launch template.
         launch_template_id: LAUNCH_TEMPLATE_ID required,
     }
 }

@@ -83,7 +83,7 @@ pub struct IncidentRequestEvent {
     /// [`crate::contract::INCIDENT_EVENT_DETAIL_TYPE`].
     #[serde(rename = "detail-type")]
     pub detail_type: String,
-    /// The request.
+    /// What the member asks for.
     pub detail: IncidentRequest,
     /// The rest of the envelope, as received.
     #[serde(flatten)]
@@ -98,7 +98,7 @@ pub struct IncidentRequest {
     pub account: String,
     /// Region of the instance.
     pub region: String,
-    /// The instance.
+    /// Id of the instance to acquire and contain (`i-...`).
     pub instance_id: String,
     /// When the incident tag was set (Unix seconds): part of the case id, so retries of the
     /// same request map to the same case.
@@ -174,7 +174,7 @@ pub struct ExecutionStatusChangeEvent {
     /// [`EXECUTION_STATUS_CHANGE_DETAIL_TYPE`].
     #[serde(rename = "detail-type")]
     pub detail_type: String,
-    /// The execution.
+    /// The execution and its new status.
     pub detail: ExecutionStatusDetail,
     /// The rest of the envelope, as received.
     #[serde(flatten)]
@@ -262,7 +262,7 @@ pub struct SnsEvent {
 /// One SNS delivery.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SnsRecord {
-    /// The message.
+    /// The delivered message (`Sns`).
     #[serde(rename = "Sns", default, skip_serializing_if = "Option::is_none")]
     pub sns: Option<SnsMessage>,
     /// The rest (`EventSource`, `EventSubscriptionArn`, …), as received.
@@ -276,7 +276,7 @@ pub struct SnsMessage {
     /// Subject (`null` when the publisher set none).
     #[serde(rename = "Subject", default)]
     pub subject: Option<String>,
-    /// The text.
+    /// The message body as published.
     #[serde(rename = "Message", default)]
     pub message: String,
     /// The rest (ids, signature, attributes), as received.

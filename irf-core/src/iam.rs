@@ -61,7 +61,7 @@ pub struct Statement {
     /// Principals (resource and trust policies only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
-    /// Actions.
+    /// Actions as `service:Action`, e.g. `s3:GetObject`.
     #[serde(rename = "Action")]
     pub actions: Vec<String>,
     /// Resources (omitted in trust policies).

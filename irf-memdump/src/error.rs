@@ -25,7 +25,7 @@ pub enum Error {
     PlanUnreadable {
         /// The file path, or the redacted URL.
         what: String,
-        /// Why.
+        /// The read or fetch error.
         reason: String,
     },
     /// /proc/kcore or /proc/iomem cannot be used.
@@ -34,7 +34,7 @@ pub enum Error {
     /// A file could not be opened or read.
     #[error("{}: {source}", path.display())]
     File {
-        /// The file.
+        /// Path of the file, as given.
         path: PathBuf,
         /// The I/O error.
         source: io::Error,
@@ -78,7 +78,7 @@ pub enum Error {
     /// A part could not be uploaded.
     #[error("upload of part {part} failed: {reason}")]
     Upload {
-        /// The part number.
+        /// S3 part number, from 1.
         part: u32,
         /// Why (HTTP status and the start of the body, or the transport error).
         reason: String,

@@ -20,7 +20,7 @@ pub enum KcoreError {
     /// The file cannot be opened or read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
-        /// The file.
+        /// Path of the file that could not be read.
         path: PathBuf,
         /// The I/O error.
         source: io::Error,
@@ -28,7 +28,7 @@ pub enum KcoreError {
     /// The file is not an ELF file at all.
     #[error("{} is not an ELF core file: {what}", path.display())]
     NotElf {
-        /// The file.
+        /// Path of the file read as kcore.
         path: PathBuf,
         /// What is wrong.
         what: String,
@@ -39,15 +39,15 @@ pub enum KcoreError {
         path.display()
     )]
     Unsupported {
-        /// The file.
+        /// Path of the file read as kcore.
         path: PathBuf,
-        /// What it is.
+        /// What the file is: its class, byte order, type or machine.
         what: String,
     },
     /// The ELF structures are inconsistent.
     #[error("{}: malformed ELF: {what}", path.display())]
     Malformed {
-        /// The file.
+        /// Path of the file read as kcore.
         path: PathBuf,
         /// What is wrong.
         what: String,
@@ -55,11 +55,11 @@ pub enum KcoreError {
     /// A /proc/iomem line cannot be parsed.
     #[error("{}:{line}: cannot parse {text:?}: {what}", path.display())]
     Iomem {
-        /// The file.
+        /// Path of the file read as iomem.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// The line.
+        /// The line, as read.
         text: String,
         /// What is wrong.
         what: String,
@@ -67,7 +67,7 @@ pub enum KcoreError {
     /// /proc/iomem lists no top-level System RAM.
     #[error("{} lists no top-level \"System RAM\" range", path.display())]
     NoRam {
-        /// The file.
+        /// Path of the file read as iomem.
         path: PathBuf,
     },
     /// Every System RAM range reads as 0-0: the kernel hides addresses from non-root readers.
@@ -76,7 +76,7 @@ pub enum KcoreError {
         path.display()
     )]
     AddressesHidden {
-        /// The file.
+        /// Path of the file read as iomem.
         path: PathBuf,
     },
     /// No byte of RAM is covered by a `PT_LOAD`.

@@ -27,7 +27,7 @@ pub enum SourceSpec {
     Tcp {
         /// Host name or address (IPv6 without brackets).
         host: String,
-        /// Port.
+        /// TCP port LiME listens on (`path=tcp:PORT`).
         port: u16,
     },
 }

@@ -54,7 +54,7 @@ enum Attempt<T> {
 /// A part that S3 accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartReceipt {
-    /// The part number.
+    /// S3 part number, from 1.
     pub number: u32,
     /// The `ETag` response header, as sent (quotes included).
     pub etag: String,

@@ -1,7 +1,7 @@
 //! Benchmark of the imaging pipeline (read → verify → hash → part upload) without the network:
 //! blocks come from memory with their SHA-256 as EBS sends them, parts go to a store that keeps
-//! only their checksums. Run by `scripts/bench imaging`, which also times the sample's
-//! `dd | tee >(gzip) >(md5sum) | sha256sum` pipeline on the same bytes (written to the path given).
+//! only their checksums. Run by `scripts/bench imaging`, which also times the baseline pipeline
+//! `dd | tee >(gzip) >(md5sum) | sha256sum` on the same bytes (written to the path given).
 //!
 //! `cargo run --release -p irf-runtime --example bench_imaging -- IMAGE_PATH [GIB]`
 

@@ -73,7 +73,7 @@ pub struct Record {
     /// Source identifiers (instance, volume, snapshot, account, region, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sources: BTreeMap<String, String>,
-    /// The method used.
+    /// How it was done (`ebs-direct`, or the memory method: `kcore`, `lime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
     /// Why (the method choice, a failure cause).
@@ -89,13 +89,13 @@ pub struct Record {
 pub struct Entry {
     /// Position, from 1.
     pub seq: u64,
-    /// The case.
+    /// The case the ledger belongs to.
     pub case_id: String,
     /// When it was recorded (RFC 3339).
     pub at: String,
     /// The acting identity (role session ARN).
     pub actor: String,
-    /// The record.
+    /// What was done, flattened into the line.
     #[serde(flatten)]
     pub record: Record,
     /// SHA-256 (hex) of the previous line's bytes, or [`GENESIS`].
@@ -105,13 +105,13 @@ pub struct Entry {
 /// The signed head of a ledger.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
-    /// The case.
+    /// The case the ledger belongs to.
     pub case_id: String,
     /// Sequence number of the last entry.
     pub seq: u64,
     /// SHA-256 (hex) of the last line's bytes.
     pub entry_sha256: String,
-    /// The KMS key that signed.
+    /// ARN of the KMS key that signed, as KMS reported it.
     pub key_id: String,
     /// [`SIGNING_ALGORITHM`].
     pub algorithm: String,
@@ -119,7 +119,7 @@ pub struct Head {
     pub signature: String,
     /// When it was signed (RFC 3339).
     pub signed_at: String,
-    /// Who signed.
+    /// Role session ARN of the signer.
     pub signed_by: String,
 }
 
@@ -184,9 +184,9 @@ impl Ledger {
 /// The verdict on one artifact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ArtifactVerdict {
-    /// The ledger entry.
+    /// Sequence number of the ledger entry recording the artifact.
     pub seq: u64,
-    /// Object key.
+    /// Object key in the evidence bucket.
     pub key: String,
     /// `intact`, `modified`, `missing` or `sidecar-mismatch`.
     pub status: &'static str,
@@ -205,7 +205,7 @@ pub struct ArtifactVerdict {
 /// The verdict on a case's custody record.
 #[derive(Clone, Debug, Serialize)]
 pub struct Verification {
-    /// The case.
+    /// The case verified.
     pub case_id: String,
     /// Entries in the ledger.
     pub entries: usize,
@@ -237,7 +237,7 @@ impl Verification {
 pub struct Custody {
     /// S3 client that reaches the evidence bucket.
     pub s3: aws_sdk_s3::Client,
-    /// The evidence bucket.
+    /// Name of the evidence bucket.
     pub bucket: String,
     /// KMS client in the key's region.
     pub kms: aws_sdk_kms::Client,

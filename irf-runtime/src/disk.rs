@@ -5,8 +5,7 @@
 //! Every snapshot carries `case-id`, `ir-acquisition=True` (the IAM conditions gating deletes),
 //! `irf-stage` (`original`, `shared` or `evidence`) and `irf-source-volume`, so every step finds
 //! what an earlier try already made and a retried step never creates a duplicate. Every check
-//! covers every snapshot (the sample looked at the first one only), and each client works in
-//! the region where its snapshots are (the sample polled the copies in the member's region).
+//! covers every snapshot, and each client works in the region where its snapshots are.
 
 use std::collections::BTreeMap;
 
@@ -41,9 +40,9 @@ pub struct Disk {
     pub member_home: aws_sdk_ec2::Client,
     /// Security account, the home region.
     pub security: aws_sdk_ec2::Client,
-    /// The security account id.
+    /// 12-digit id of the security account, which the shared snapshots are granted to.
     pub security_account: String,
-    /// The home region.
+    /// The home region: snapshots are re-encrypted into it and the security copies live there.
     pub home_region: String,
 }
 

@@ -164,13 +164,13 @@ impl CommandRunner for Ssm {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct MemoryImage {
-    /// Object key.
+    /// Object key of the image in the evidence bucket (`<...>/memory/<InstanceId>.lime`).
     pub key: String,
-    /// Bytes.
+    /// Image size in bytes.
     pub bytes: u64,
     /// SHA-256 (hex), computed on the host and again from S3.
     pub sha256: String,
-    /// MD5 (hex).
+    /// MD5 (hex), computed on the host and again from S3.
     pub md5: String,
     /// `lime` or `raw`.
     pub format: String,
@@ -182,7 +182,7 @@ pub struct Memory<R> {
     pub runner: R,
     /// S3 client for the evidence bucket (presigning too).
     pub evidence: aws_sdk_s3::Client,
-    /// The evidence bucket.
+    /// Name of the evidence bucket.
     pub evidence_bucket: String,
     /// S3 client for the modules bucket.
     pub modules: aws_sdk_s3::Client,

@@ -18,18 +18,18 @@ use crate::handlers::trigger::{self, Started};
 /// Where the case workflow runs.
 #[derive(Clone, Debug)]
 pub struct SecurityHome {
-    /// Security account.
+    /// 12-digit id of the security account.
     pub account: String,
-    /// Its home region.
+    /// The home region, where the case workflow runs.
     pub region: String,
 }
 
 /// Containment choices the org config (or the command line) makes.
 #[derive(Clone, Debug)]
 pub struct ContainOptions {
-    /// Disassociate Elastic IPs.
+    /// Detach the instance's Elastic IPs.
     pub disassociate_elastic_ips: bool,
-    /// Revoke sessions issued to the instance.
+    /// Deny the sessions the previous role issued to this instance.
     pub revoke_role_sessions: bool,
     /// Keep the security-account snapshot copies (cases started here).
     pub retain_artefacts: bool,
@@ -47,24 +47,24 @@ impl Default for ContainOptions {
 
 /// A responder with credentials.
 pub struct Responder {
-    /// AWS access.
+    /// The responder's credentials, the clients built from them and their call counter.
     pub aws: Aws,
     /// Role assumed in accounts the credentials do not belong to.
     pub role_name: String,
-    /// Org prefix.
+    /// Org prefix, which the framework's physical names start with.
     pub prefix: String,
     /// Where cases run (needed by `case start` and `case status`).
     pub security: Option<SecurityHome>,
-    /// Containment choices.
+    /// Choices for `contain`, and the `RetainArtefacts` of cases started here.
     pub options: ContainOptions,
 }
 
 /// The state of a case workflow execution.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseStatus {
-    /// Case id.
+    /// The case id, as asked for.
     pub case_id: String,
-    /// Execution ARN.
+    /// ARN of the case's execution (`sf-forensics-<CaseId>`).
     pub execution_arn: String,
     /// `RUNNING`, `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub status: String,

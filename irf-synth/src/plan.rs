@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Version of the plan format.
+/// Version of the `plan.json` format; the deployer refuses a plan of another version.
 pub const PLAN_VERSION: u32 = 1;
 
-/// The plan.
+/// The deploy plan, as written to `plan.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
-    /// Format version.
+    /// [`PLAN_VERSION`] of the irf-synth that wrote it.
     pub version: u32,
     /// Partition of every account (for role ARNs).
     pub partition: String,
@@ -28,14 +28,14 @@ pub struct Plan {
 pub enum ParamSource {
     /// A value fixed at synth time.
     Value {
-        /// The value.
+        /// The parameter's value, passed as is.
         value: String,
     },
     /// An output of a stack deployed earlier.
     Output {
-        /// Producer stack name.
+        /// Name of the producing stack, which the plan deploys first.
         from_stack: String,
-        /// Output name.
+        /// Name of the producer's output whose value is passed.
         output: String,
     },
 }
@@ -47,9 +47,9 @@ pub struct AssetRef {
     pub name: String,
     /// CPU architecture it is built for.
     pub architecture: String,
-    /// Parameter receiving the bucket.
+    /// Template parameter the deployer sets to the asset's bucket.
     pub bucket_parameter: String,
-    /// Parameter receiving the key.
+    /// Template parameter the deployer sets to the asset's key.
     pub key_parameter: String,
 }
 
@@ -60,9 +60,9 @@ pub struct PlannedStack {
     pub name: String,
     /// Stack kind (template slug).
     pub kind: String,
-    /// Target account.
+    /// 12-digit id of the account the stack is deployed to.
     pub account_id: String,
-    /// Target region.
+    /// Region the stack is deployed to.
     pub region: String,
     /// Template path relative to the synth directory.
     pub template: String,
@@ -70,7 +70,7 @@ pub struct PlannedStack {
     pub template_sha256: String,
     /// Stacks that must be deployed first.
     pub depends_on: Vec<String>,
-    /// Parameter sources.
+    /// Where each template parameter's value comes from, by parameter name.
     pub parameters: BTreeMap<String, ParamSource>,
     /// Assets the deployer uploads before this stack.
     pub assets: Vec<AssetRef>,
@@ -93,9 +93,9 @@ pub struct PlannedStack {
 /// Where a StackSet deploys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackSetTarget {
-    /// Organizational unit.
+    /// OU id (`ou-...`) whose accounts receive the stack instances.
     pub organizational_unit: String,
-    /// Regions of the instances.
+    /// Regions of the stack instances in every account of the OU.
     pub regions: Vec<String>,
     /// Per region, the administrator's bucket holding the runtime asset (readable by the
     /// organization, because Lambda in each target account fetches the code from it).

@@ -76,7 +76,7 @@ pub struct Timings {
     pub build: std::time::Duration,
     /// Emitting YAML and running the YAML 1.1 guard.
     pub emit: std::time::Duration,
-    /// Planning.
+    /// Planning the stack instances and checking that every parameter is bound.
     pub plan: std::time::Duration,
 }
 

@@ -82,7 +82,11 @@ fn every_function_gets_its_handlers_variables() {
     let mut functions = 0;
     for t in &s.templates {
         for (id, f) in t.template.resources_of::<lambda::Function>() {
-            let vars = &f.environment.as_ref().expect("every function has variables").variables;
+            let vars = &f
+                .environment
+                .as_ref()
+                .expect("every function has variables")
+                .variables;
             let handler: Handler = match vars.get(keys::HANDLER) {
                 Some(Expr::Str(name)) => name.parse().unwrap(),
                 other => panic!("{}: {id} has {} = {other:?}", t.path, keys::HANDLER),

@@ -33,12 +33,12 @@ pub struct Parameter {
     pub kind: String,
     /// Regex the value must match.
     pub allowed_pattern: Option<String>,
-    /// Allowed values.
+    /// The only values accepted; empty accepts any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_values: Vec<String>,
     /// Explanation shown when the pattern does not match.
     pub constraint_description: Option<String>,
-    /// Default value.
+    /// Value used when the deployer passes none; `None` makes the parameter required.
     pub default: Option<String>,
 }
 
@@ -83,7 +83,7 @@ impl Parameter {
 pub struct Output {
     /// What the value is.
     pub description: String,
-    /// The value.
+    /// The value; the deployer passes it on to consuming stacks as a parameter.
     pub value: Expr,
 }
 
@@ -101,9 +101,9 @@ pub enum Validator {
 /// A suppressed validator finding and why it does not apply.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Suppression {
-    /// Which validator.
+    /// The tool whose finding is suppressed.
     pub validator: Validator,
-    /// Rule id or name.
+    /// The tool's rule: a cfn-lint rule id, a guard rule name or a checkov check id.
     pub rule: String,
     /// Why the finding does not apply here.
     pub reason: String,
@@ -121,13 +121,13 @@ pub enum Policy {
 /// A resource with its attributes.
 #[derive(Clone, Debug)]
 pub struct ResourceEntry {
-    /// `DeletionPolicy`.
+    /// `DeletionPolicy`: `Retain` keeps the physical resource when the stack deletes it.
     pub deletion_policy: Option<Policy>,
-    /// `UpdateReplacePolicy`.
+    /// `UpdateReplacePolicy`: `Retain` keeps the old physical resource when an update replaces it.
     pub update_replace_policy: Option<Policy>,
     /// `DependsOn` (explicit ordering beyond references).
     pub depends_on: BTreeSet<String>,
-    /// `Condition`.
+    /// `Condition`: a template condition's name; the resource exists only where it holds.
     pub condition: Option<String>,
     /// Validator suppressions, each with a reason (emitted under `Metadata`).
     pub suppressions: BTreeSet<Suppression>,

@@ -68,7 +68,7 @@ pub fn yaml11_non_string(s: &str) -> bool {
 /// a typed bool or number (which *must* stay plain).
 #[derive(Clone, Debug, Default)]
 pub struct Yaml11Profile {
-    /// Ambiguous strings.
+    /// String values and keys that a YAML 1.1 reader would not read as strings if written plain.
     pub strings: BTreeSet<String>,
     /// Typed scalars by their plain rendering, with counts.
     pub typed: std::collections::BTreeMap<String, usize>,

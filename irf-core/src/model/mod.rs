@@ -23,7 +23,7 @@ use crate::region::{Partition, Region};
 /// The organization and where the framework's central stacks live.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Organization {
-    /// AWS Organizations id.
+    /// AWS Organizations id; scopes the resource policies (`aws:PrincipalOrgID`).
     pub id: OrgId,
     /// Partition of every account and region.
     pub partition: Partition,
@@ -71,7 +71,7 @@ impl Member {
 /// The whole framework, resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Framework {
-    /// The organization.
+    /// Id, partition, home region and prefix.
     pub org: Organization,
     /// Security account (automation, state machines, modules).
     pub security: AccountId,
@@ -93,11 +93,11 @@ pub struct Framework {
     pub module_factory: ModuleFactory,
     /// SIFT workstation image pipeline.
     pub sift: SiftImage,
-    /// Lambda settings.
+    /// Architecture and log retention of every function.
     pub lambda: LambdaSettings,
     /// Tags applied to every taggable resource.
     pub tags: BTreeMap<String, String>,
-    /// Physical names.
+    /// Every physical name, derived from the prefix.
     pub names: Names,
 }
 

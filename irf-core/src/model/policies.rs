@@ -8,7 +8,7 @@ use super::ids::AmiId;
 /// S3 Object Lock mode of the evidence bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum LockMode {
-    /// Users with `s3:BypassGovernanceRetention` can still delete (the sample's default).
+    /// Users with `s3:BypassGovernanceRetention` can still delete (org.toml's default).
     Governance,
     /// Nobody, not even the root user, can delete before retention ends.
     Compliance,
@@ -29,7 +29,7 @@ impl LockMode {
 pub struct EvidencePolicy {
     /// Default Object Lock retention, in days.
     pub retention_days: u32,
-    /// Object Lock mode.
+    /// Mode of the default retention.
     pub lock_mode: LockMode,
     /// Days after which evidence moves to Glacier.
     pub glacier_after_days: u32,
@@ -66,11 +66,12 @@ pub enum DiskMethod {
 /// Evidence acquisition settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AcquisitionPolicy {
-    /// Keep the security-account snapshot copies after imaging (the sample's `RetainArtefacts`).
+    /// Keep the security-account snapshot copies after imaging: the `RetainArtefacts` the incident
+    /// trigger gives each case.
     pub retain_artefacts: bool,
     /// Memory methods in order of preference.
     pub memory_methods: Vec<MemoryMethod>,
-    /// Disk imaging method.
+    /// How disks are imaged (see [`DiskMethod`]).
     pub disk_method: DiskMethod,
     /// Also write a compressed copy of each disk image.
     pub compress_disk_images: bool,

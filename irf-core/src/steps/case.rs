@@ -16,26 +16,27 @@ pub struct Case {
     pub account: String,
     /// Region of the instance.
     pub region: String,
-    /// The EC2 instance under investigation.
+    /// Id of the EC2 instance under investigation (`i-...`).
     pub instance_id: String,
     /// Keep the security-account snapshot copies after imaging.
     pub retain_artefacts: bool,
 }
 
-/// The case workflow's input (the sample's schema), as the incident trigger and the responder
-/// CLI start it; [`CaseStep::Open`] validates it.
+/// The case workflow's input, a fixed schema so that existing callers keep working; the
+/// incident trigger and the responder CLI start it, and [`CaseStep::Open`] validates it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CaseInput {
     /// 1 to 64 letters, digits, `-` or `_` (it names S3 prefixes and executions).
     pub case_id: String,
-    /// The EC2 instance.
+    /// Id of the EC2 instance under investigation (`i-...`).
     pub instance_id: String,
     /// Member account of the instance.
     pub account: String,
     /// Region of the instance.
     pub region: String,
-    /// `"true"` keeps the security-account snapshot copies (a string, as in the sample).
+    /// `"true"` keeps the security-account snapshot copies (a string, not a JSON boolean: the
+    /// schema is fixed).
     pub retain_artefacts: String,
 }
 
@@ -52,12 +53,12 @@ pub enum CaseStep {
     },
     /// Tags the instance `SecurityIncidentStatus=Contain` in its account.
     Contain {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
     },
     /// Seals the custody ledger and computes the outcome from the branch results.
     Close {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// The branch results: one `{Kind, Status, Error?, …}` object or a list of them
         /// ([`BranchStatus`] in `Status`); absent counts as failed.

@@ -14,7 +14,7 @@ pub struct VolumeSnapshot {
     pub volume_id: String,
     /// Its device name on the instance (`/dev/xvda`).
     pub device: String,
-    /// The snapshot.
+    /// Id of the snapshot at this stage (`snap-...`).
     pub snapshot_id: String,
     /// Where the snapshot is.
     pub region: String,
@@ -30,7 +30,7 @@ pub struct DiskCopy {
     pub volume_id: String,
     /// Its device name on the instance.
     pub device: String,
-    /// The copy in the security account.
+    /// Id of the copy in the security account (`snap-...`).
     pub snapshot_id: String,
     /// Region of the copy (the security account's home region).
     pub region: String,
@@ -68,40 +68,40 @@ pub struct Copies {
 pub enum DiskStep {
     /// Snapshots every attached EBS volume (idempotent: a retry finds the earlier snapshots).
     CreateSnapshots {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
     },
     /// Ready once every snapshot completed.
     CheckSnapshots {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `CreateSnapshots`' answer.
         snapshots: Snapshots,
     },
     /// Re-encrypts each snapshot with the member key into the home region and shares it.
     ShareSnapshots {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `CreateSnapshots`' answer.
         snapshots: Snapshots,
     },
     /// Ready once every re-encrypted snapshot completed and is shared.
     CheckShared {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `ShareSnapshots`' answer.
         shared: Shared,
     },
     /// Copies each shared snapshot into the security account with the security key.
     CopySnapshots {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `ShareSnapshots`' answer.
         shared: Shared,
     },
     /// Ready once every copy completed.
     CheckCopies {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `CopySnapshots`' answer.
         copies: Copies,
@@ -109,7 +109,7 @@ pub enum DiskStep {
     /// Deletes the case's member snapshots, and the security copies unless the case retains
     /// them; after success and after a failure alike.
     CleanUp {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// The branch's working data (`$.Disk`), for the record.
         #[serde(default)]
@@ -159,7 +159,7 @@ pub enum ImagingStep<C = Value> {
     /// Images one security copy into the evidence bucket, one bounded run at a time: starts
     /// without a cursor, resumes from the cursor the last run returned.
     ImageSnapshot {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// The copy to image (an item of `CopySnapshots`' answer).
         copy: DiskCopy,

@@ -31,7 +31,7 @@ pub struct MethodChoice {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Capture {
-    /// The capture command.
+    /// The SSM command running the capture document.
     pub command: SentCommand,
     /// `kcore` or `lime`.
     pub method: String,
@@ -76,33 +76,33 @@ pub struct PartReceipt {
 pub enum MemoryStep {
     /// Sends the read-only preflight document to the instance.
     StartPreflight {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
     },
     /// Once the preflight finished: picks the method from the configured order and records why.
     PreflightResult {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `StartPreflight`'s answer.
         command: SentCommand,
     },
     /// Opens the multipart upload, presigns its URLs and sends the capture document.
     StartCapture {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `PreflightResult`'s answer.
         method: Ready<MethodChoice>,
     },
     /// Ready once the capture command finished; answers with the streamer's receipts.
     CaptureResult {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `StartCapture`'s answer.
         capture: Capture,
     },
     /// Completes the upload and checks the stored image against the host's hashes.
     Verify {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// `StartCapture`'s answer.
         capture: Capture,
@@ -111,7 +111,7 @@ pub enum MemoryStep {
     },
     /// Aborts an upload left open and cancels the capture command, after a failure.
     CleanUp {
-        /// The case.
+        /// The case, from the workflow's `$.Case`.
         case: Case,
         /// The branch's working data (`$.Memory`); the capture, when one started, is at
         /// `/Capture/Result`.

@@ -6,9 +6,9 @@
 //! action names from their companion enums ([`DiskAction`], [`ImagingAction`], [`MemoryAction`],
 //! [`CaseAction`], [`NotifyAction`]). An action's name is its variant's identifier, which is also
 //! serde's tag value, so each name exists once and a workflow cannot ask for a step its handler
-//! lacks. Field names are the wire format (PascalCase, as in the sample; [`Case`] keeps its
-//! snake_case fields). `irf-core/tests/fixtures/` holds one request of every kind, and the
-//! `fixtures` test round-trips each through its type.
+//! lacks. Field names are the wire format: PascalCase, like the case workflow's fixed input
+//! (`CaseId`, `InstanceId`, ...); [`Case`] keeps its snake_case fields. `irf-core/tests/fixtures/`
+//! holds one request of every kind, and the `fixtures` test round-trips each through its type.
 
 mod case;
 mod disk;

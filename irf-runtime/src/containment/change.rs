@@ -41,13 +41,13 @@ pub enum Change {
         from: Option<String>,
         /// The profile after; `None` for no profile.
         to: Option<String>,
-        /// Why.
+        /// What the new profile is for.
         purpose: ProfilePurpose,
     },
     /// An interface's security groups replaced by the isolation group, through the untrack
     /// group (which cuts established connections).
     SecurityGroupsReplaced {
-        /// The network interface.
+        /// Id of the network interface (`eni-...`).
         eni: String,
         /// Its groups before.
         from: Vec<String>,
@@ -58,7 +58,7 @@ pub enum Change {
     },
     /// An Elastic IP taken off the instance.
     ElasticIpDisassociated {
-        /// The address's allocation.
+        /// Allocation id of the address (`eipalloc-...`).
         allocation_id: String,
         /// The association removed.
         association_id: String,
@@ -67,12 +67,12 @@ pub enum Change {
     SessionsRevoked {
         /// The profile whose roles carry the revocation.
         profile: String,
-        /// Its roles.
+        /// Names of the profile's roles, each given the revocation policy.
         roles: Vec<String>,
     },
     /// An interface's recorded security groups set again.
     SecurityGroupsRestored {
-        /// The network interface.
+        /// Id of the network interface (`eni-...`).
         eni: String,
         /// Its recorded groups.
         groups: Vec<String>,
@@ -93,7 +93,7 @@ pub enum Change {
     },
     /// A session revocation removed from a role.
     RevocationLifted {
-        /// The role.
+        /// Name of the role the revocation policy was deleted from.
         role: String,
     },
 }
@@ -169,7 +169,8 @@ impl Serialize for Change {
 pub struct Report {
     /// Changes made, in order; empty when everything already was as required.
     pub changes: Vec<Change>,
-    /// The prior-state parameter.
+    /// Name of the SSM parameter holding the prior-state record
+    /// (`/<prefix>/containment/<instance-id>`).
     pub prior_state_parameter: String,
     /// True when this run recorded the prior state (first action on the instance).
     pub recorded: bool,

@@ -57,7 +57,7 @@ pub struct Target {
     pub account: String,
     /// The instance's region.
     pub region: String,
-    /// `i-…`.
+    /// Id of the instance (`i-…`).
     pub instance_id: String,
 }
 

@@ -10,8 +10,8 @@ use crate::aws::Aws;
 use crate::custody::Custody;
 use crate::error::{self, HandlerError, Result};
 
-/// Validates the workflow input (the sample's schema: `CaseId`, `InstanceId`, `Account`,
-/// `Region`, `RetainArtefacts` as `"true"`/`"false"`).
+/// Validates the workflow input (the fixed schema: `CaseId`, `InstanceId`, `Account`, `Region`,
+/// `RetainArtefacts` as `"true"`/`"false"`).
 pub fn open(input: &Value) -> Result<Case> {
     let field = |k: &str| {
         input
@@ -69,7 +69,7 @@ pub fn open(input: &Value) -> Result<Case> {
 }
 
 /// Tags the instance `SecurityIncidentStatus=Contain` through `IRAutomation`; the member's tag
-/// handler isolates it. Any failure fails the step (the sample swallowed it).
+/// handler isolates it. Any failure fails the step.
 pub async fn contain(aws: &Aws, case: &Case) -> Result<Value> {
     let conf = aws
         .assume(&case.account, contract::IR_AUTOMATION_ROLE, &case.region)

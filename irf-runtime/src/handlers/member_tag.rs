@@ -28,12 +28,12 @@ pub enum Decision {
     Removed,
     /// A value that triggers nothing.
     NotTriggered {
-        /// The value.
+        /// The tag's value, as set (values are case-sensitive).
         value: String,
     },
-    /// Prepare for acquisition.
+    /// `Analyze`: prepare the instance for acquisition, then request it.
     Analyze,
-    /// Isolate.
+    /// `Contain`: isolate the instance.
     Contain,
 }
 
@@ -82,7 +82,7 @@ pub fn decide(event: &Value) -> Result<(TagChangeEvent, String, Decision)> {
 /// The member handler's configuration (its function environment).
 #[derive(Clone, Debug)]
 pub struct MemberConfig {
-    /// Containment settings.
+    /// Profiles, prefix and choices of the containment engine.
     pub settings: containment::Settings,
     /// Member name (in narration).
     pub member_name: String,

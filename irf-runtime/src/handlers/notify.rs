@@ -17,7 +17,7 @@ use crate::slack::Slack;
 pub struct Notice {
     /// Subject line.
     pub subject: String,
-    /// Text.
+    /// Body of the notice (the SNS message and the Slack text).
     pub text: String,
     /// Whether it also goes to the outcome topic (security account notices).
     pub to_topic: bool,

@@ -17,18 +17,18 @@ use crate::error::{self, HandlerError, Result};
 /// An instance to analyze.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InstanceRef {
-    /// Account.
+    /// 12-digit account id, from the instance's ARN.
     pub account: String,
-    /// Region.
+    /// Region, from the instance's ARN.
     pub region: String,
-    /// Instance id.
+    /// Instance id (`i-...`), the last part of the ARN.
     pub instance_id: String,
 }
 
 /// What the action found in the event.
 #[derive(Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Selection {
-    /// EC2 instances.
+    /// The `AwsEc2Instance` resources of the findings.
     pub instances: Vec<InstanceRef>,
     /// Other resources, by type and id.
     pub skipped: Vec<String>,

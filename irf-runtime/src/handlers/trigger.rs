@@ -16,7 +16,8 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::error::{self, HandlerError, Result};
 
-/// The case id, in the sample's format `<account>-<instance>-<region>-<epoch>`.
+/// The case id, `<account>-<instance>-<region>-<epoch>` (a fixed format, which also makes a
+/// retried request map to the same case).
 pub fn case_id(r: &IncidentRequest) -> String {
     format!(
         "{}-{}-{}-{}",
@@ -97,9 +98,9 @@ pub async fn verify_instance(aws: &Aws, r: &IncidentRequest) -> Result<()> {
 /// The result of a trigger.
 #[derive(Debug, Serialize)]
 pub struct Started {
-    /// Case id.
+    /// Id of the case started, or of the case already running for the instance.
     pub case_id: String,
-    /// Execution ARN.
+    /// ARN of that case's execution (`sf-forensics-<CaseId>`).
     pub execution_arn: String,
     /// False when the case was already running (or already started by an earlier attempt).
     pub started: bool,

@@ -49,7 +49,7 @@ pub struct BlockPage {
 /// One block's data as EBS returns it.
 #[derive(Clone, Debug)]
 pub struct BlockData {
-    /// The bytes.
+    /// The block's contents.
     pub data: bytes::Bytes,
     /// EBS's checksum (base64) and its algorithm.
     pub checksum: Option<(String, String)>,
@@ -77,9 +77,9 @@ pub trait BlockSource: Send + Sync {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StoredPart {
-    /// Part number.
+    /// Part number, from 1.
     pub number: i32,
-    /// ETag.
+    /// ETag S3 returned for the part (completing the upload names it).
     pub etag: String,
     /// Its SHA-256 (base64) as S3 verified it.
     pub sha256: Option<String>,
@@ -169,7 +169,7 @@ pub struct Job {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Imaged {
-    /// Object key.
+    /// Object key of the stored image in the evidence bucket.
     pub key: String,
     /// Raw image size in bytes.
     pub bytes: u64,
@@ -186,13 +186,13 @@ pub struct Imaged {
     pub allocated_blocks: u64,
     /// Blocks zero-filled.
     pub sparse_blocks: u64,
-    /// Block size.
+    /// EBS block size in bytes.
     pub block_size: u64,
     /// The manifest summary object.
     pub manifest_key: String,
-    /// When imaging began and ended (RFC 3339).
+    /// When imaging began (RFC 3339).
     pub started_at: String,
-    /// End.
+    /// When imaging ended (RFC 3339).
     pub finished_at: String,
 }
 
@@ -228,7 +228,7 @@ pub struct Cursor {
     pub upload_id: String,
     /// Blocks in the volume.
     pub total_blocks: u64,
-    /// Block size.
+    /// EBS block size in bytes.
     pub block_size: u64,
     /// Blocks per raw part.
     pub blocks_per_part: u64,
@@ -236,7 +236,7 @@ pub struct Cursor {
     pub next_block: u64,
     /// Next part number.
     pub next_part: i32,
-    /// Compressed bytes not yet uploaded (only at the end of a run: runs stop when empty).
+    /// Whether the image is stored gzip-compressed (fixed by the first run).
     pub compress: bool,
     /// Saved raw-image hashers.
     pub hashes: String,
@@ -244,7 +244,7 @@ pub struct Cursor {
     pub composite: String,
     /// Saved SHA-256 of the stored (compressed) bytes.
     pub stored: String,
-    /// Manifest chunks written.
+    /// Block-manifest chunks written so far (`<key>.blocks/NNNNNN.jsonl`).
     pub manifest_chunks: u32,
     /// Part receipt files written (`<key>.parts/NNNNNN.json`, one per run that uploaded parts).
     ///
@@ -259,7 +259,7 @@ pub struct Cursor {
     pub allocated_blocks: u64,
     /// Zero-filled blocks.
     pub sparse_blocks: u64,
-    /// Start time.
+    /// When the first run began (RFC 3339).
     pub started_at: String,
     /// Invocations so far.
     pub runs: u32,

@@ -7,9 +7,9 @@ use crate::error::{self, HandlerError, Result};
 
 /// A bucket (the evidence bucket; its default encryption applies).
 pub struct S3Store {
-    /// Client.
+    /// S3 client that reaches the bucket.
     pub client: aws_sdk_s3::Client,
-    /// Bucket.
+    /// Name of the bucket.
     pub bucket: String,
 }
 

@@ -22,9 +22,9 @@ pub enum Action {
 pub struct Change {
     /// Add, remove or modify.
     pub action: Action,
-    /// Logical id.
+    /// Logical id of the resource.
     pub logical_id: String,
-    /// Resource type.
+    /// CloudFormation type, e.g. `AWS::S3::Bucket`.
     pub resource_type: String,
     /// Replacement as CloudFormation evaluated it (`True`, `Conditional`, `False`), when known.
     pub replacement: Option<String>,

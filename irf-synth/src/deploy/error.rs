@@ -30,7 +30,7 @@ pub enum DeployError {
     /// A stack is in a state the deployer does not repair.
     #[error("stack {stack} is {status}; the deployer will not touch it: {advice}")]
     Blocked {
-        /// The stack name.
+        /// Name of the blocked stack.
         stack: String,
         /// Its CloudFormation status, e.g. `UPDATE_ROLLBACK_FAILED`.
         status: String,

@@ -45,7 +45,7 @@ pub enum StackResult {
     /// Not attempted because a stack it depends on (for destroy: a stack depending on it)
     /// failed or was skipped.
     Skipped {
-        /// That stack.
+        /// Name of the stack that failed or was skipped first.
         because: String,
     },
 }

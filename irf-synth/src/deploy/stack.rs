@@ -167,17 +167,17 @@ pub async fn template_body(cfn: &Client, name: &str) -> Result<String, DeployErr
 
 /// Everything a create or update sends.
 pub struct StackInput<'a> {
-    /// Stack name.
+    /// CloudFormation stack name, as planned.
     pub name: &'a str,
     /// Template body, or `None` when `template_url` is used.
     pub body: Option<&'a str>,
     /// S3 URL of the template (templates over 51,200 bytes).
     pub template_url: Option<String>,
-    /// Resolved parameters.
+    /// Parameter values by name, every stack output and asset location already filled in.
     pub parameters: &'a BTreeMap<String, String>,
     /// Capabilities the template needs, e.g. `CAPABILITY_NAMED_IAM`.
     pub capabilities: &'a [String],
-    /// Stack tags.
+    /// Stack tags (CloudFormation propagates them to every taggable resource).
     pub tags: &'a BTreeMap<String, String>,
 }
 

@@ -15,7 +15,8 @@ pub(crate) const ASSET_BUCKET: &str = "AssetBucket";
 /// Name of the template parameter carrying the asset key.
 pub(crate) const ASSET_KEY: &str = "AssetKey";
 
-/// VPC flow-log record format: every field the sample recorded.
+/// VPC flow-log record format: the default (version 2) fields, then the VPC, subnet and instance
+/// ids, TCP flags, packet-level addresses, region, AWS service and flow direction.
 pub(crate) const FLOW_LOG_FORMAT: &str = "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${vpc-id} ${subnet-id} ${instance-id} ${tcp-flags} ${pkt-srcaddr} ${pkt-dstaddr} ${region} ${pkt-src-aws-service} ${flow-direction}";
 
 /// `arn:${AWS::Partition}:s3:::<bucket>` for a bucket-name expression.
@@ -190,7 +191,7 @@ pub(crate) fn add_bucket(t: &mut Template, spec: BucketSpec<'_>) {
 
 /// Ids of a VPC's resources.
 pub(crate) struct VpcIds {
-    /// The VPC.
+    /// Logical id of the VPC.
     pub(crate) vpc: String,
     /// Subnets in plan order.
     pub(crate) subnets: Vec<String>,
@@ -611,7 +612,6 @@ pub(crate) struct FunctionSpec<'a> {
     pub(crate) name: &'a str,
     /// What it does.
     pub(crate) description: &'a str,
-    /// Handler.
     pub(crate) handler: Handler,
     /// Execution role logical id or ARN expression.
     pub(crate) role: Expr,

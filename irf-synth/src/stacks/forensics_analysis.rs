@@ -4,8 +4,7 @@
 //! logs, retained), the log buckets, a CloudTrail trail with data events on the evidence bucket,
 //! the air-gapped analysis VPC with flow logs and endpoints, analyst roles *with* instance
 //! profiles, the Session Manager document that logs analyst sessions, and the asymmetric key
-//! that signs custody ledgers. Fixes the sample's T1 bugs: object actions on bucket ARNs, no
-//! instance profiles, an S3 endpoint policy that blocked bucket-level actions, no data events.
+//! that signs custody ledgers.
 
 use std::collections::BTreeMap;
 

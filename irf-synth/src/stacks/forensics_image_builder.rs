@@ -1,10 +1,10 @@
 //! Forensics account: maintenance VPC (with NAT) and the EC2 Image Builder pipeline producing
 //! the SANS SIFT analysis workstation AMI.
 //!
-//! Fixes the sample's T2: the `cast` download is verified against a pinned SHA-256, build
-//! instances terminate on failure, images are tested, every build updates the SSM parameter with
-//! the newest AMI (through the distribution configuration), and no image is built during stack
-//! creation (the pipeline runs on its schedule or on demand).
+//! The `cast` download is verified against a pinned SHA-256, build instances terminate on
+//! failure, images are tested, every build updates the SSM parameter with the newest AMI (through
+//! the distribution configuration), and no image is built during stack creation (the pipeline
+//! runs on its schedule or on demand).
 
 use std::collections::BTreeMap;
 

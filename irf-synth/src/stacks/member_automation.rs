@@ -1,10 +1,9 @@
 //! Member account, once per account and region: the tag-triggered automation.
 //!
 //! The EventBridge rule matches only changes of the `SecurityIncidentStatus` tag key on EC2
-//! instances (the sample invoked its Lambda on every tag change of every instance); its
-//! permission names the rule and the account. The snapshot-sharing key `alias/ir/ebs`, the
-//! narration topic with its Slack function (webhook from Secrets Manager, never in code), and
-//! the SSM documents of memory acquisition live here, per region.
+//! instances; its permission names the rule and the account. The snapshot-sharing key
+//! `alias/ir/ebs`, the narration topic with its Slack function (webhook from Secrets Manager, never
+//! in code), and the SSM documents of memory acquisition live here, per region.
 
 use std::collections::BTreeMap;
 

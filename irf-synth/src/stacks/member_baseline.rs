@@ -1,11 +1,11 @@
 //! Member account, once per account: the IAM half of the member automation.
 //!
-//! IAM is global, so roles live here and the per-region stack only references them (the
-//! sample's single member template would collide on role names in a second region).
+//! IAM is global, so roles live here and the per-region stack only references them (a role
+//! defined in the per-region stack would collide on its name in a member's second region).
 //! `IRAutomation` trusts the security account's acquisition, case, trigger *and* Security Hub
-//! roles from the start (the sample needed a manual trust edit), and is scoped: snapshots only
-//! with case tags, `SendCommand` only with the framework's documents and only on instances
-//! under incident, tags only `SecurityIncidentStatus`.
+//! roles from the start, and is scoped: snapshots only with case tags, `SendCommand` only with
+//! the framework's documents and only on instances under incident, tags only
+//! `SecurityIncidentStatus`.
 
 use std::collections::BTreeMap;
 

@@ -166,9 +166,9 @@ pub enum Binding {
     Value(String),
     /// An output of another stack (of the same member for member stacks).
     Output {
-        /// Producer kind.
+        /// Kind of the stack that publishes the output.
         kind: StackKind,
-        /// Output name.
+        /// Name of the output, one of [`outputs`].
         output: &'static str,
     },
     /// Filled by the deployer from the uploaded runtime asset.
@@ -189,46 +189,47 @@ impl Binding {
 
 /// Output names each stack publishes for its consumers.
 pub mod outputs {
-    /// Evidence bucket name.
+    /// forensics-analysis: name of the evidence bucket.
     pub const EVIDENCE_BUCKET: &str = "EvidenceBucketName";
-    /// Evidence KMS key ARN.
+    /// forensics-analysis: ARN of the evidence bucket's key (`alias/ir/evidence`).
     pub const EVIDENCE_KEY_ARN: &str = "EvidenceKeyArn";
-    /// Custody signing key ARN.
+    /// forensics-analysis: ARN of the custody ledger signing key (`alias/ir/custody`).
     pub const CUSTODY_KEY_ARN: &str = "CustodyKeyArn";
-    /// Central flow-log bucket ARN.
+    /// forensics-analysis: ARN of the central bucket every framework VPC's flow logs go to.
     pub const FLOW_LOGS_BUCKET_ARN: &str = "FlowLogsBucketArn";
-    /// Access-log bucket name.
+    /// forensics-analysis: name of the S3 server-access-log bucket.
     pub const ACCESS_LOGS_BUCKET: &str = "AccessLogsBucketName";
-    /// Read-write analyst role ARN.
+    /// forensics-analysis: ARN of the analyst role that may also write analysis results.
     pub const ANALYST_RW_ROLE_ARN: &str = "AnalystReadWriteRoleArn";
-    /// IR VPC subnets (comma-separated).
+    /// security-ir-vpc: the IR VPC's subnet ids, comma-separated.
     pub const IR_SUBNET_IDS: &str = "IrSubnetIds";
-    /// Security group of the imaging functions.
+    /// security-ir-vpc: id of the imaging functions' security group.
     pub const IMAGING_SG: &str = "ImagingSecurityGroupId";
-    /// Disk role ARN.
+    /// security-automation: ARN of `SnapshotAutomationLambdaRole` (disk acquisition).
     pub const SNAPSHOT_ROLE_ARN: &str = "SnapshotRoleArn";
-    /// Memory role ARN.
+    /// security-automation: ARN of `MemoryAutomationLambdaRole` (memory acquisition).
     pub const MEMORY_ROLE_ARN: &str = "MemoryRoleArn";
-    /// Case role ARN.
+    /// security-automation: ARN of `IRCaseRecordRole` (custody ledger, final containment tag).
     pub const CASE_ROLE_ARN: &str = "CaseRoleArn";
-    /// Incident trigger role ARN (verifies instances through `IRAutomation`).
+    /// security-automation: ARN of the incident trigger's role (it verifies instances through
+    /// `IRAutomation`).
     pub const TRIGGER_ROLE_ARN: &str = "IncidentTriggerRoleArn";
-    /// Incident bus ARN.
+    /// security-automation: ARN of the incident bus members send requests to.
     pub const INCIDENT_BUS_ARN: &str = "IncidentBusArn";
-    /// Memory-modules bucket name.
+    /// security-automation: name of the memory-modules bucket.
     pub const MODULES_BUCKET: &str = "ModulesBucketName";
-    /// Security KMS key ARN.
+    /// security-automation: ARN of the key behind `alias/ir/sec`.
     pub const SECURITY_KEY_ARN: &str = "SecurityKeyArn";
-    /// Security Hub action role ARN.
+    /// security-hub: ARN of `SecurityHubCustomActionLambdaRole`.
     pub const SECURITY_HUB_ROLE_ARN: &str = "SecurityHubRoleArn";
-    /// Member containment role ARN.
+    /// member-baseline: ARN of the tag handler's role.
     pub const CONTAINMENT_ROLE_ARN: &str = "ContainmentRoleArn";
-    /// Member notification role ARN.
+    /// member-baseline: ARN of the member notification function's role.
     pub const NOTIFY_ROLE_ARN: &str = "NotifyRoleArn";
-    /// Member IR instance profile ARN.
+    /// member-baseline: ARN of `IRInstanceProfile`.
     pub const IR_PROFILE_ARN: &str = "IrInstanceProfileArn";
-    /// Member isolation instance profile ARN.
+    /// member-baseline: ARN of `IRIsolationInstanceProfile`.
     pub const ISOLATION_PROFILE_ARN: &str = "IsolationInstanceProfileArn";
-    /// Member isolation role ARN.
+    /// member-baseline: ARN of the deny-all role of the isolation profile.
     pub const ISOLATION_ROLE_ARN: &str = "IsolationRoleArn";
 }

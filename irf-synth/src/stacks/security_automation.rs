@@ -2,8 +2,7 @@
 //!
 //! * Entry point: a custom EventBridge bus that org accounts may put events on. EventBridge sets
 //!   each event's `account` from the caller's credentials, so the trigger function knows which
-//!   account really sent a request (the sample's SNS topic let any org principal start a case
-//!   on any account's instance).
+//!   account really sent a request, and refuses a request for an instance outside it.
 //! * KMS key `alias/ir/sec` for the security copies of evidence snapshots.
 //! * Contract roles `SnapshotAutomationLambdaRole`, `MemoryAutomationLambdaRole` and the case
 //!   role, which member accounts trust and the evidence bucket lets write.
@@ -59,7 +58,8 @@ const FUNCTIONS: &[(&str, &str)] = &[
 /// Why the workflow-task functions share the account's concurrency (their `CKV_AWS_115` skip).
 const WORKFLOW_TASK_CONCURRENCY: &str = "a case workflow task: its concurrency follows the open cases and their volumes; the workflows retry Lambda throttling, and a cap would queue a large incident's acquisitions";
 
-/// Physical names of the state machines (the sample's, behind the org prefix).
+/// Physical names of the state machines, behind the org prefix (fixed, like the names in
+/// `irf_core::contract`, for existing runbooks).
 pub(crate) const MACHINES: &[(&str, &str)] = &[
     ("DiskAcquisitionStateMachine", "DiskAcquisition"),
     ("MemoryAcquisitionStateMachine", "MemoryAcquisition"),

@@ -1,10 +1,9 @@
 //! Security account: the Security Hub custom action.
 //!
-//! A native `AWS::SecurityHub::ActionTarget` (the sample's custom resource never answered
-//! CloudFormation), a rule scoped to that action, and a function that tags every EC2 instance of
-//! the selected findings `SecurityIncidentStatus=Analyze` through `IRAutomation` in the
-//! instance's own account and region. The role has a contract name so member `IRAutomation`
-//! roles trust it from their template: no manual trust edits.
+//! A native `AWS::SecurityHub::ActionTarget`, a rule scoped to that action, and a function that
+//! tags every EC2 instance of the selected findings `SecurityIncidentStatus=Analyze` through
+//! `IRAutomation` in the instance's own account and region. The role has a contract name so
+//! member `IRAutomation` roles trust it from their template: no manual trust edits.
 
 use std::collections::BTreeMap;
 

@@ -2,8 +2,8 @@
 //!
 //! No internet gateway, no NAT: the imaging functions reach EBS direct, EC2 and S3 through VPC
 //! endpoints only, so evidence never crosses the internet. Flow logs go to the forensics
-//! account's central bucket (the sample's T7 had none), and the S3 gateway endpoint allows
-//! bucket-level actions on the evidence bucket as well as object actions.
+//! account's central bucket, and the S3 gateway endpoint allows bucket-level actions on the
+//! evidence bucket as well as object actions.
 
 use std::collections::BTreeMap;
 

@@ -1,8 +1,7 @@
 //! Security account: the LiME module factory.
 //!
 //! The AMI list is a stack parameter stored in an SSM parameter: changing it is an in-place
-//! update, and the parameter's change event starts a build right away (the sample's factory
-//! only built on stack creation, so new AMIs needed a stack re-create). Builders are ephemeral:
+//! update, and the parameter's change event starts a build right away. Builders are ephemeral:
 //! launched from a hardened launch template (IMDSv2, encrypted volumes, no inbound), they build,
 //! upload with SHA-256 sidecars and power off into termination.
 

@@ -1,6 +1,6 @@
 //! The acquisition workflows as typed ASL: disk, memory and the combined case workflow.
 //!
-//! Error model (the sample's bugs fixed):
+//! Error model:
 //! * Waiting is not an error: a check returns `Ready: false` and the workflow polls it in a
 //!   Choice/Wait loop with a counted budget ([`Polling`]); an exhausted budget fails the branch
 //!   with `Irf.PollingBudgetExhausted`, naming what it still waited for.
@@ -828,14 +828,21 @@ mod tests {
     /// The fields of every step request in `irf-core/tests/fixtures` (which round-trip through
     /// the handlers' types), by action.
     fn fixture_fields() -> Vec<(String, std::collections::BTreeSet<String>)> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../irf-core/tests/fixtures");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../irf-core/tests/fixtures");
         let mut found = Vec::new();
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
-            if !path.file_name().unwrap().to_string_lossy().starts_with("step-") {
+            if !path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("step-")
+            {
                 continue;
             }
-            let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let json: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let action = json[ACTION_FIELD].as_str().unwrap().to_owned();
             found.push((action, json.as_object().unwrap().keys().cloned().collect()));
         }

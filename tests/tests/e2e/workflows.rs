@@ -83,7 +83,8 @@ impl Execution {
     }
 }
 
-/// Runs `machine` on the sample's input until it ends.
+/// Runs `machine` on a case workflow input (`{CaseId, InstanceId, Account, Region,
+/// RetainArtefacts}`) until it ends.
 async fn execute(conf: &SdkConfig, account: &str, name: &str, machine: &StateMachine) -> Execution {
     let sfn = aws_sdk_sfn::Client::new(conf);
     let arn = sfn

@@ -9,19 +9,19 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Trail {
-    /// Name.
+    /// Physical trail name; `None` lets CloudFormation generate one.
     pub trail_name: Option<Expr>,
-    /// Bucket.
+    /// Bucket CloudTrail delivers the log files and digest files to.
     pub s3_bucket_name: Expr,
-    /// Logging on.
+    /// Whether the trail records events (required by CloudFormation).
     pub is_logging: bool,
-    /// Digest files.
+    /// Writes signed hourly digest files, so that a changed or deleted log file can be detected.
     pub enable_log_file_validation: bool,
-    /// IAM, STS, ...
+    /// Also records events of global services (IAM, STS, CloudFront).
     pub include_global_service_events: bool,
-    /// All regions.
+    /// Records the events of every region, not only the stack's.
     pub is_multi_region_trail: bool,
-    /// Log encryption key.
+    /// KMS key encrypting the log files; `None` leaves them SSE-S3.
     #[serde(rename = "KMSKeyId")]
     pub kms_key_id: Option<Expr>,
     /// Data and management event selection.
@@ -29,13 +29,13 @@ pub struct Trail {
     pub advanced_event_selectors: Vec<AdvancedEventSelector>,
 }
 
-/// An advanced event selector.
+/// One advanced event selector: an event is logged when it matches all its field conditions.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AdvancedEventSelector {
-    /// Name.
+    /// Label of the selector; it does not affect matching.
     pub name: String,
-    /// Field conditions.
+    /// Field conditions, all of which must hold.
     pub field_selectors: Vec<FieldSelector>,
 }
 

@@ -10,13 +10,13 @@ use crate::iam::PolicyDocument;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Vpc {
-    /// CIDR.
+    /// IPv4 range of the VPC, from the network plan.
     pub cidr_block: String,
     /// DNS hostnames (needed by interface endpoints' private DNS).
     pub enable_dns_hostnames: bool,
-    /// DNS resolution.
+    /// Whether the Amazon-provided DNS server answers in the VPC.
     pub enable_dns_support: bool,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -24,15 +24,15 @@ pub struct Vpc {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Subnet {
-    /// VPC.
+    /// VPC the subnet belongs to.
     pub vpc_id: Expr,
-    /// CIDR.
+    /// The subnet's range, inside the VPC's, from the network plan.
     pub cidr_block: String,
-    /// Availability zone.
+    /// Zone of the subnet, `!Select [slot, !GetAZs '']` for the plan's zone slot.
     pub availability_zone: Expr,
-    /// Public IPs on launch.
+    /// Whether instances launched here get a public IPv4 address by default.
     pub map_public_ip_on_launch: bool,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -40,9 +40,9 @@ pub struct Subnet {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RouteTable {
-    /// VPC.
+    /// VPC the table routes for.
     pub vpc_id: Expr,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -50,9 +50,9 @@ pub struct RouteTable {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SubnetRouteTableAssociation {
-    /// Route table.
+    /// Table whose routes the subnet uses from now on.
     pub route_table_id: Expr,
-    /// Subnet.
+    /// Subnet leaving the VPC's main route table.
     pub subnet_id: Expr,
 }
 
@@ -61,9 +61,9 @@ pub struct SubnetRouteTableAssociation {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Route {
-    /// Route table.
+    /// Table the route is added to.
     pub route_table_id: Expr,
-    /// Destination.
+    /// IPv4 range the route sends to its target (`0.0.0.0/0` for a default route).
     pub destination_cidr_block: String,
     /// Internet gateway target.
     pub gateway_id: Option<Expr>,
@@ -75,7 +75,7 @@ pub struct Route {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InternetGateway {
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -83,9 +83,9 @@ pub struct InternetGateway {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VpcGatewayAttachment {
-    /// VPC.
+    /// VPC the gateway is attached to.
     pub vpc_id: Expr,
-    /// Internet gateway.
+    /// Gateway to attach.
     pub internet_gateway_id: Expr,
 }
 
@@ -93,11 +93,11 @@ pub struct VpcGatewayAttachment {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NatGateway {
-    /// EIP allocation.
+    /// Allocation id of the gateway's Elastic IP.
     pub allocation_id: Expr,
-    /// Public subnet.
+    /// Public subnet the gateway is placed in.
     pub subnet_id: Expr,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -105,9 +105,9 @@ pub struct NatGateway {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Eip {
-    /// `vpc`.
+    /// `vpc` (an address for use in a VPC).
     pub domain: String,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -120,11 +120,11 @@ pub struct SgRule {
     pub description: String,
     /// `tcp`, `-1`, ...
     pub ip_protocol: String,
-    /// First port.
+    /// First port of the range, or the ICMP type; `None` with protocol `-1` (all traffic).
     pub from_port: Option<i64>,
-    /// Last port.
+    /// Last port of the range, or the ICMP code; `None` with protocol `-1` (all traffic).
     pub to_port: Option<i64>,
-    /// Peer CIDR.
+    /// Peer IPv4 range: the source of an ingress rule, the destination of an egress rule.
     pub cidr_ip: Option<String>,
     /// Peer security group (ingress).
     pub source_security_group_id: Option<Expr>,
@@ -174,7 +174,7 @@ impl SgRule {
 pub struct SecurityGroup {
     /// What the group is for.
     pub group_description: String,
-    /// VPC.
+    /// VPC the group is created in.
     pub vpc_id: Expr,
     /// Ingress rules.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -182,7 +182,7 @@ pub struct SecurityGroup {
     /// Egress rules. Empty means "no egress": a deny-all placeholder rule is emitted, because
     /// CloudFormation keeps the default allow-all egress when this property is absent.
     pub security_group_egress: Vec<SgRule>,
-    /// Tags.
+    /// Resource tags (the synthesizer sets `Name`); stack tags are propagated on top.
     pub tags: Vec<Tag>,
 }
 
@@ -210,7 +210,7 @@ impl SecurityGroup {
 pub struct SecurityGroupIngress {
     /// Group receiving the rule.
     pub group_id: Expr,
-    /// The rule.
+    /// Protocol, ports, peer and description, flattened into the resource's properties.
     #[serde(flatten)]
     pub rule: SgRule,
 }
@@ -221,7 +221,7 @@ pub struct SecurityGroupIngress {
 pub struct SecurityGroupEgress {
     /// Group receiving the rule.
     pub group_id: Expr,
-    /// The rule.
+    /// Protocol, ports, peer and description, flattened into the resource's properties.
     #[serde(flatten)]
     pub rule: SgRule,
 }
@@ -231,13 +231,13 @@ pub struct SecurityGroupEgress {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VpcEndpoint {
-    /// VPC.
+    /// VPC the endpoint serves.
     pub vpc_id: Expr,
     /// `com.amazonaws.<region>.<service>`.
     pub service_name: Expr,
     /// `Gateway` or `Interface`.
     pub vpc_endpoint_type: String,
-    /// Endpoint policy.
+    /// Policy limiting what the endpoint may be used for; `None` allows everything.
     pub policy_document: Option<PolicyDocument>,
     /// Private DNS (interface endpoints).
     pub private_dns_enabled: Option<bool>,
@@ -256,19 +256,19 @@ pub struct VpcEndpoint {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct FlowLog {
-    /// `s3`.
+    /// `s3`: records are delivered to a bucket.
     pub log_destination_type: String,
-    /// Bucket ARN (with optional prefix).
+    /// Bucket ARN; AWS writes under `AWSLogs/<account>/vpcflowlogs/<region>/` in it.
     pub log_destination: Expr,
-    /// Custom format.
+    /// Record format (`${field} ...`): the fields each record carries, in order.
     pub log_format: String,
-    /// The VPC.
+    /// VPC whose traffic is logged.
     pub resource_id: Expr,
     /// `VPC`.
     pub resource_type: String,
-    /// `ALL`.
+    /// `ALL`: accepted and rejected traffic.
     pub traffic_type: String,
-    /// Seconds.
+    /// Longest time, in seconds, a flow is aggregated before its record is written: 60 or 600.
     pub max_aggregation_interval: u32,
 }
 
@@ -277,7 +277,7 @@ pub struct FlowLog {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LaunchTemplate {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub launch_template_name: Option<Expr>,
     /// Instance settings.
     pub launch_template_data: LaunchTemplateData,
@@ -291,15 +291,15 @@ pub struct LaunchTemplateData {
     /// Root and data volumes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub block_device_mappings: Vec<BlockDeviceMapping>,
-    /// Instance profile.
+    /// Profile the instance is launched with (its role is what the instance may call).
     pub iam_instance_profile: Option<IamInstanceProfileSpec>,
     /// `stop` or `terminate`.
     pub instance_initiated_shutdown_behavior: Option<String>,
-    /// Instance type.
+    /// EC2 instance type, e.g. `t3.large`.
     pub instance_type: Option<Expr>,
     /// IMDS settings.
     pub metadata_options: Option<MetadataOptions>,
-    /// Network interfaces.
+    /// Interfaces to create at launch (`DeviceIndex` 0 is the primary).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub network_interfaces: Vec<NetworkInterfaceSpec>,
     /// Tags for launched resources.
@@ -313,7 +313,7 @@ pub struct LaunchTemplateData {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BlockDeviceMapping {
-    /// Device name.
+    /// Device the volume is attached as, e.g. `/dev/sda1` for the root volume.
     pub device_name: String,
     /// EBS settings.
     pub ebs: EbsSpec,
@@ -323,11 +323,11 @@ pub struct BlockDeviceMapping {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EbsSpec {
-    /// Delete with the instance.
+    /// Whether the volume is deleted when the instance terminates.
     pub delete_on_termination: bool,
-    /// Encrypt.
+    /// Whether the volume is EBS-encrypted (with the account's default EBS key).
     pub encrypted: bool,
-    /// GiB.
+    /// Size in GiB.
     pub volume_size: u32,
     /// `gp3`.
     pub volume_type: String,
@@ -337,7 +337,7 @@ pub struct EbsSpec {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct IamInstanceProfileSpec {
-    /// Profile ARN.
+    /// ARN of the instance profile.
     pub arn: Expr,
 }
 
@@ -349,7 +349,8 @@ pub struct MetadataOptions {
     pub http_endpoint: String,
     /// `required` (IMDSv2 only).
     pub http_tokens: String,
-    /// Hop limit.
+    /// IMDS response hop limit: 1 keeps the token on the instance itself; 2 also reaches a
+    /// container on it.
     pub http_put_response_hop_limit: u32,
 }
 
@@ -357,13 +358,13 @@ pub struct MetadataOptions {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkInterfaceSpec {
-    /// Public IPv4.
+    /// Whether the interface gets a public IPv4 address.
     pub associate_public_ip_address: bool,
-    /// 0.
+    /// Position on the instance; 0 is the primary interface.
     pub device_index: u32,
-    /// Security groups.
+    /// Ids of the security groups the interface is in.
     pub groups: Vec<Expr>,
-    /// Subnet.
+    /// Subnet the interface is created in.
     pub subnet_id: Expr,
 }
 
@@ -373,6 +374,6 @@ pub struct NetworkInterfaceSpec {
 pub struct TagSpecification {
     /// `instance`, `volume`.
     pub resource_type: String,
-    /// Tags.
+    /// Tags put on the launched resources of that type.
     pub tags: Vec<Tag>,
 }

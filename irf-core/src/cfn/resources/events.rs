@@ -9,19 +9,19 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Rule {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub name: Option<Expr>,
     /// What the rule matches.
     pub description: String,
     /// Bus (default bus when absent).
     pub event_bus_name: Option<Expr>,
-    /// Pattern.
+    /// Events the rule matches (JSON pattern); set this or `schedule_expression`.
     pub event_pattern: Option<Expr>,
-    /// Schedule.
+    /// `cron(...)` or `rate(...)`: the rule fires on a schedule instead of on events.
     pub schedule_expression: Option<String>,
     /// `ENABLED`.
     pub state: String,
-    /// Targets.
+    /// Where matching events are sent (at most five per rule).
     pub targets: Vec<Target>,
 }
 
@@ -36,7 +36,7 @@ pub struct Target {
     pub id: String,
     /// Role EventBridge assumes (cross-account buses, Step Functions).
     pub role_arn: Option<Expr>,
-    /// Retries.
+    /// How long and how often EventBridge retries a failed delivery; `None` keeps its default.
     pub retry_policy: Option<RetryPolicy>,
 }
 
@@ -44,9 +44,9 @@ pub struct Target {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RetryPolicy {
-    /// Seconds.
+    /// Age in seconds after which an undelivered event is dropped (60..=86,400).
     pub maximum_event_age_in_seconds: u32,
-    /// Attempts.
+    /// Retries before an event is dropped (0..=185).
     pub maximum_retry_attempts: u32,
 }
 
@@ -55,7 +55,7 @@ pub struct RetryPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EventBus {
-    /// Name.
+    /// Bus name (not an ARN), unique in the account and region.
     pub name: Expr,
     /// What the bus carries.
     pub description: Option<String>,

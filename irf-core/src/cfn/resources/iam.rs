@@ -15,17 +15,17 @@ pub struct Role {
     pub role_name: Option<String>,
     /// What the role is for.
     pub description: Option<String>,
-    /// Trust policy.
+    /// Trust policy: who may assume the role.
     pub assume_role_policy_document: PolicyDocument,
-    /// AWS-managed policies.
+    /// Managed policies attached to the role, as ARNs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub managed_policy_arns: Vec<Expr>,
     /// Longest session, in seconds.
     pub max_session_duration: Option<u32>,
-    /// Inline policies.
+    /// Policies embedded in the role.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -66,9 +66,9 @@ impl Role {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InlinePolicy {
-    /// Name.
+    /// Name of the policy, unique among the role's inline policies.
     pub policy_name: String,
-    /// Document.
+    /// The permissions it grants.
     pub policy_document: PolicyDocument,
 }
 
@@ -77,7 +77,7 @@ pub struct InlinePolicy {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InstanceProfile {
-    /// Physical name.
+    /// Physical name (contract profiles such as `IRInstanceProfile`); `None` gets a generated one.
     pub instance_profile_name: Option<String>,
     /// The role (one).
     pub roles: Vec<Expr>,
@@ -90,7 +90,7 @@ pub struct InstanceProfile {
 pub struct ManagedPolicy {
     /// What it grants.
     pub description: Option<String>,
-    /// Document.
+    /// The permissions it grants.
     pub policy_document: PolicyDocument,
     /// Roles it is attached to.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -10,7 +10,7 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Component {
-    /// Name.
+    /// Physical name (`<prefix>-...`); with `version`, identifies the component.
     pub name: Expr,
     /// What it installs.
     pub description: String,
@@ -20,7 +20,7 @@ pub struct Component {
     pub version: String,
     /// The component document (YAML text).
     pub data: String,
-    /// Tags.
+    /// Tags as a key → value map (Image Builder's form); stack tags are propagated on top.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
@@ -29,30 +29,30 @@ pub struct Component {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageRecipe {
-    /// Name.
+    /// Physical name (`<prefix>-...`); with `version`, identifies the recipe.
     pub name: Expr,
-    /// Semantic version.
+    /// Semantic version; recipes are immutable too, so it changes with anything the recipe holds.
     pub version: String,
-    /// Parent image ARN.
+    /// Image the build starts from (an Image Builder image ARN, `x.x.x` for the newest).
     pub parent_image: Expr,
-    /// Volumes.
+    /// Volumes of the build instance and of the resulting AMI.
     pub block_device_mappings: Vec<RecipeBlockDevice>,
     /// Components in order.
     pub components: Vec<ComponentRef>,
     /// What the image is.
     pub description: String,
-    /// Tags.
+    /// Tags as a key → value map (Image Builder's form); stack tags are propagated on top.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
 
-/// A recipe block device.
+/// A volume of the recipe's image.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RecipeBlockDevice {
-    /// Device.
+    /// Device the volume is attached as, e.g. `/dev/sda1` for the root volume.
     pub device_name: String,
-    /// EBS.
+    /// Volume settings.
     pub ebs: RecipeEbs,
 }
 
@@ -62,9 +62,9 @@ pub struct RecipeBlockDevice {
 pub struct RecipeEbs {
     /// Delete with the instance.
     pub delete_on_termination: bool,
-    /// Encrypt.
+    /// Whether the volume is EBS-encrypted.
     pub encrypted: bool,
-    /// GiB.
+    /// Size in GiB.
     pub volume_size: u32,
     /// `gp3`.
     pub volume_type: String,
@@ -74,7 +74,7 @@ pub struct RecipeEbs {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ComponentRef {
-    /// ARN.
+    /// ARN of the component (an AWS-owned one with `x.x.x` for its newest version, or a `!Ref`).
     pub component_arn: Expr,
 }
 
@@ -82,25 +82,25 @@ pub struct ComponentRef {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InfrastructureConfiguration {
-    /// Name.
+    /// Physical name (`<prefix>-...`).
     pub name: Expr,
     /// What it is.
     pub description: String,
-    /// Instance profile name.
+    /// Instance profile the build instances run with.
     pub instance_profile_name: Expr,
-    /// Instance types.
+    /// Instance types tried for the build instances, in order.
     pub instance_types: Vec<String>,
-    /// IMDS.
+    /// IMDS settings of the build instances.
     pub instance_metadata_options: InstanceMetadataOptions,
-    /// Build logs.
+    /// Where the build logs go.
     pub logging: ImageBuilderLogging,
-    /// Security groups.
+    /// Ids of the security groups of the build instances.
     pub security_group_ids: Vec<Expr>,
     /// Subnet (private, with NAT).
     pub subnet_id: Expr,
     /// Terminate the build instance when the build fails.
     pub terminate_instance_on_failure: bool,
-    /// Tags.
+    /// Tags as a key → value map (Image Builder's form); stack tags are propagated on top.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
@@ -111,7 +111,7 @@ pub struct InfrastructureConfiguration {
 pub struct InstanceMetadataOptions {
     /// `required`.
     pub http_tokens: String,
-    /// Hops.
+    /// IMDS response hop limit (2 lets containers on the build instance reach IMDS).
     pub http_put_response_hop_limit: u32,
 }
 
@@ -119,7 +119,7 @@ pub struct InstanceMetadataOptions {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageBuilderLogging {
-    /// S3.
+    /// Bucket and prefix the build logs are written to.
     pub s3_logs: S3Logs,
 }
 
@@ -127,9 +127,9 @@ pub struct ImageBuilderLogging {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct S3Logs {
-    /// Bucket.
+    /// Bucket the logs are written to.
     pub s3_bucket_name: Expr,
-    /// Prefix.
+    /// Key prefix of the logs, ending in `/`.
     pub s3_key_prefix: String,
 }
 
@@ -137,13 +137,13 @@ pub struct S3Logs {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DistributionConfiguration {
-    /// Name.
+    /// Physical name (`<prefix>-...`).
     pub name: Expr,
     /// What it does.
     pub description: String,
-    /// Regions.
+    /// One entry per region the AMI is distributed to.
     pub distributions: Vec<Distribution>,
-    /// Tags.
+    /// Tags as a key → value map (Image Builder's form); stack tags are propagated on top.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
@@ -152,9 +152,9 @@ pub struct DistributionConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Distribution {
-    /// Region.
+    /// Region the AMI is distributed to.
     pub region: Expr,
-    /// AMI settings.
+    /// Name, description and tags of the distributed AMI.
     pub ami_distribution_configuration: AmiDistribution,
     /// SSM parameters updated with the new AMI id on every build.
     pub ssm_parameter_configurations: Vec<SsmParameterConfiguration>,
@@ -164,11 +164,11 @@ pub struct Distribution {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AmiDistribution {
-    /// Name template.
+    /// AMI name template; `{{ imagebuilder:buildDate }}` makes each build's name unique.
     pub name: String,
-    /// Description.
+    /// Description of the distributed AMI.
     pub description: String,
-    /// AMI tags.
+    /// Tags put on the distributed AMI.
     pub ami_tags: BTreeMap<String, String>,
 }
 
@@ -176,7 +176,7 @@ pub struct AmiDistribution {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SsmParameterConfiguration {
-    /// Parameter name.
+    /// Name of the SSM parameter that receives the AMI id.
     pub parameter_name: String,
     /// `aws:ec2:image`.
     pub data_type: String,
@@ -186,34 +186,34 @@ pub struct SsmParameterConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImagePipeline {
-    /// Name.
+    /// Physical name (`<prefix>-...`).
     pub name: Expr,
     /// What it builds.
     pub description: String,
-    /// Recipe.
+    /// ARN of the recipe the pipeline builds.
     pub image_recipe_arn: Expr,
-    /// Infrastructure.
+    /// ARN of the infrastructure configuration builds run on.
     pub infrastructure_configuration_arn: Expr,
-    /// Distribution.
+    /// ARN of the distribution configuration applied to each image.
     pub distribution_configuration_arn: Expr,
-    /// Image tests.
+    /// Whether and how long images are tested after the build.
     pub image_tests_configuration: ImageTestsConfiguration,
-    /// Schedule.
+    /// When the pipeline starts a build.
     pub schedule: Schedule,
     /// `ENABLED`.
     pub status: String,
-    /// Tags.
+    /// Tags as a key → value map (Image Builder's form); stack tags are propagated on top.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
 }
 
-/// Image tests.
+/// Test phase of a pipeline's builds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ImageTestsConfiguration {
-    /// Run tests.
+    /// Whether the recipe's test components run after the build.
     pub image_tests_enabled: bool,
-    /// Minutes.
+    /// Longest test phase, in minutes, before the build fails.
     pub timeout_minutes: u32,
 }
 
@@ -221,8 +221,9 @@ pub struct ImageTestsConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Schedule {
-    /// cron.
+    /// Image Builder cron expression, from org.toml's `[sift] schedule`.
     pub schedule_expression: String,
-    /// `EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE`.
+    /// `EXPRESSION_MATCH_ONLY` (build on every match) or
+    /// `EXPRESSION_MATCH_AND_DEPENDENCY_UPDATES_AVAILABLE` (only when a dependency changed).
     pub pipeline_execution_start_condition: String,
 }

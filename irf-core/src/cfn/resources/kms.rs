@@ -15,7 +15,7 @@ pub struct Key {
     pub description: String,
     /// Rotation (symmetric keys only).
     pub enable_key_rotation: Option<bool>,
-    /// The key policy.
+    /// The key policy as a JSON string (often a `!Sub`, to fill in account and partition).
     pub key_policy: Expr,
     /// `SYMMETRIC_DEFAULT`, `ECC_NIST_P256`, ...
     pub key_spec: Option<String>,
@@ -23,7 +23,7 @@ pub struct Key {
     pub key_usage: Option<String>,
     /// Days before deletion completes.
     pub pending_window_in_days: Option<u32>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -32,8 +32,8 @@ pub struct Key {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Alias {
-    /// `alias/...`.
+    /// Alias name, `alias/...` (e.g. `alias/ir/ebs`); unique in the account and region.
     pub alias_name: String,
-    /// The key.
+    /// Id or ARN of the key the alias points to.
     pub target_key_id: Expr,
 }

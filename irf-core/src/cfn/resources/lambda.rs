@@ -11,37 +11,38 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Function {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub function_name: Option<Expr>,
     /// What the function does.
     pub description: Option<String>,
     /// `arm64` or `x86_64`.
     pub architectures: Vec<String>,
-    /// Code location.
+    /// Bucket and key of the deployment package.
     pub code: Code,
     /// Where asynchronous invocations that failed every retry go.
     pub dead_letter_config: Option<DeadLetterConfig>,
-    /// Environment variables.
+    /// Environment variables of the function.
     pub environment: Option<Environment>,
     /// `bootstrap` for custom runtimes.
     pub handler: String,
     /// Log group and format.
     pub logging_config: Option<LoggingConfig>,
-    /// MiB.
+    /// Memory in MiB (128..=10,240); CPU is allocated in proportion.
     pub memory_size: u32,
-    /// Reserved concurrency.
+    /// Concurrent executions reserved for the function, which also caps it; `None` draws on the
+    /// account's unreserved pool.
     pub reserved_concurrent_executions: Option<u32>,
-    /// Execution role.
+    /// ARN of the execution role the function runs as.
     pub role: Expr,
     /// `provided.al2023`.
     pub runtime: String,
-    /// Seconds.
+    /// Longest invocation, in seconds (at most 900).
     pub timeout: u32,
-    /// X-Ray.
+    /// X-Ray tracing mode.
     pub tracing_config: Option<TracingConfig>,
-    /// VPC attachment.
+    /// Subnets and security groups, for functions that run inside a VPC.
     pub vpc_config: Option<VpcConfig>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -50,9 +51,9 @@ pub struct Function {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Code {
-    /// Bucket.
+    /// Bucket holding the asset zip (`<prefix>-assets-<account>-<region>`, a stack parameter).
     pub s3_bucket: Expr,
-    /// Key.
+    /// Key of the asset zip (content-hashed, a stack parameter).
     pub s3_key: Expr,
 }
 
@@ -79,11 +80,11 @@ pub struct Environment {
 pub struct LoggingConfig {
     /// `JSON`.
     pub log_format: String,
-    /// Log group name.
+    /// Name of the log group the function writes to.
     pub log_group: Expr,
 }
 
-/// Tracing.
+/// X-Ray tracing of the function.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TracingConfig {
@@ -95,7 +96,7 @@ pub struct TracingConfig {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VpcConfig {
-    /// Security groups.
+    /// Ids of the security groups of the function's network interfaces.
     pub security_group_ids: Vec<Expr>,
     /// Subnets (a list, or a `CommaDelimitedList` parameter).
     pub subnet_ids: Expr,
@@ -108,9 +109,9 @@ pub struct VpcConfig {
 pub struct Permission {
     /// `lambda:InvokeFunction`.
     pub action: String,
-    /// Function.
+    /// Name or ARN of the function the permission is on.
     pub function_name: Expr,
-    /// Service principal.
+    /// Service that may invoke the function, e.g. `events.amazonaws.com`.
     pub principal: String,
     /// Only this account's resources may invoke.
     pub source_account: Option<Expr>,

@@ -27,7 +27,7 @@ use super::expr::Expr;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tag {
-    /// Tag key.
+    /// Tag key (the `aws:` prefix is reserved).
     pub key: String,
     /// Tag value.
     pub value: Expr,

@@ -11,11 +11,11 @@ use crate::iam::PolicyDocument;
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Bucket {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`, globally unique); `None` gets a generated one.
     pub bucket_name: Option<Expr>,
-    /// Default encryption.
+    /// Encryption of objects written without their own (SSE-KMS or SSE-S3).
     pub bucket_encryption: Option<BucketEncryption>,
-    /// Lifecycle rules.
+    /// Transitions and expiries of the bucket's objects.
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
     /// Server access logging.
     pub logging_configuration: Option<LoggingConfiguration>,
@@ -23,13 +23,13 @@ pub struct Bucket {
     pub object_lock_configuration: Option<ObjectLockConfiguration>,
     /// Enables Object Lock (only at creation).
     pub object_lock_enabled: Option<bool>,
-    /// Object ownership.
+    /// Who owns uploaded objects (`BucketOwnerEnforced`: ACLs are disabled).
     pub ownership_controls: Option<OwnershipControls>,
-    /// Block Public Access.
+    /// Block Public Access settings of the bucket.
     pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
-    /// Versioning.
+    /// Versioning state; once enabled it can only be suspended, never removed.
     pub versioning_configuration: Option<VersioningConfiguration>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -38,7 +38,7 @@ pub struct Bucket {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BucketEncryption {
-    /// Rules (one).
+    /// Encryption rules; S3 takes exactly one.
     pub server_side_encryption_configuration: Vec<EncryptionRule>,
 }
 
@@ -76,7 +76,7 @@ impl BucketEncryption {
 pub struct EncryptionRule {
     /// Use S3 Bucket Keys.
     pub bucket_key_enabled: bool,
-    /// The default.
+    /// Algorithm and key applied to objects written without their own encryption headers.
     pub server_side_encryption_by_default: EncryptionDefault,
 }
 
@@ -87,7 +87,7 @@ pub struct EncryptionDefault {
     /// `aws:kms` or `AES256`.
     #[serde(rename = "SSEAlgorithm")]
     pub sse_algorithm: String,
-    /// KMS key.
+    /// KMS key (id or ARN) for `aws:kms`; `None` for `AES256`.
     #[serde(rename = "KMSMasterKeyID")]
     pub kms_master_key_id: Option<Expr>,
 }
@@ -96,7 +96,7 @@ pub struct EncryptionDefault {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LifecycleConfiguration {
-    /// Rules.
+    /// Rules, each applied to the bucket's objects independently.
     pub rules: Vec<LifecycleRule>,
 }
 
@@ -105,7 +105,7 @@ pub struct LifecycleConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LifecycleRule {
-    /// Rule id.
+    /// Rule id, unique within the bucket's configuration.
     pub id: String,
     /// `Enabled`.
     pub status: String,
@@ -116,7 +116,7 @@ pub struct LifecycleRule {
     pub transitions: Vec<Transition>,
     /// Expire noncurrent versions.
     pub noncurrent_version_expiration: Option<NoncurrentVersionExpiration>,
-    /// Abort incomplete multipart uploads.
+    /// Cleans up multipart uploads that were never completed.
     pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
 }
 
@@ -124,9 +124,9 @@ pub struct LifecycleRule {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Transition {
-    /// Target class.
+    /// Target storage class, e.g. `GLACIER`.
     pub storage_class: String,
-    /// After this many days.
+    /// Days after an object's creation.
     pub transition_in_days: u32,
 }
 
@@ -138,11 +138,11 @@ pub struct NoncurrentVersionExpiration {
     pub noncurrent_days: u32,
 }
 
-/// Abort incomplete uploads.
+/// Removal of incomplete multipart uploads.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AbortIncompleteMultipartUpload {
-    /// Days after initiation.
+    /// Days after the upload started.
     pub days_after_initiation: u32,
 }
 
@@ -150,9 +150,9 @@ pub struct AbortIncompleteMultipartUpload {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfiguration {
-    /// Target bucket.
+    /// Bucket the access logs are written to (in the same account and region).
     pub destination_bucket_name: Expr,
-    /// Key prefix.
+    /// Key prefix of the log objects, ending in `/`.
     pub log_file_prefix: String,
 }
 
@@ -160,27 +160,27 @@ pub struct LoggingConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ObjectLockConfiguration {
-    /// `Enabled`.
+    /// `Enabled` (the only value).
     pub object_lock_enabled: String,
     /// Default retention rule.
     pub rule: ObjectLockRule,
 }
 
-/// Object Lock rule.
+/// Object Lock rule holding the default retention.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ObjectLockRule {
-    /// Default retention.
+    /// Retention applied to every new object version that sets none itself.
     pub default_retention: DefaultRetention,
 }
 
-/// Default retention.
+/// Default retention: mode and period.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DefaultRetention {
     /// `GOVERNANCE` or `COMPLIANCE`.
     pub mode: String,
-    /// Days.
+    /// Retention period in days.
     pub days: u32,
 }
 
@@ -188,7 +188,7 @@ pub struct DefaultRetention {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OwnershipControls {
-    /// Rules (one).
+    /// Ownership rules; S3 takes exactly one.
     pub rules: Vec<OwnershipRule>,
 }
 
@@ -203,25 +203,25 @@ impl OwnershipControls {
     }
 }
 
-/// Ownership rule.
+/// Object ownership setting of the bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct OwnershipRule {
-    /// Ownership setting.
+    /// `BucketOwnerEnforced`, `BucketOwnerPreferred` or `ObjectWriter`.
     pub object_ownership: String,
 }
 
-/// Block Public Access.
+/// Block Public Access settings of a bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PublicAccessBlockConfiguration {
-    /// Block public ACLs.
+    /// Rejects requests that set a public ACL.
     pub block_public_acls: bool,
-    /// Block public policies.
+    /// Rejects bucket policies that grant public access.
     pub block_public_policy: bool,
-    /// Ignore public ACLs.
+    /// Ignores any public ACL already present.
     pub ignore_public_acls: bool,
-    /// Restrict public buckets.
+    /// Limits a bucket with a public policy to AWS services and the owner's account.
     pub restrict_public_buckets: bool,
 }
 
@@ -237,7 +237,7 @@ impl PublicAccessBlockConfiguration {
     }
 }
 
-/// Versioning.
+/// Versioning state of a bucket.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VersioningConfiguration {
@@ -258,8 +258,8 @@ impl VersioningConfiguration {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BucketPolicy {
-    /// Bucket name.
+    /// Name of the bucket the policy is attached to.
     pub bucket: Expr,
-    /// The policy.
+    /// The policy document.
     pub policy_document: PolicyDocument,
 }

@@ -13,22 +13,22 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
-    /// Name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub state_machine_name: Option<Expr>,
     /// `STANDARD`.
     pub state_machine_type: String,
-    /// Execution role.
+    /// ARN of the role executions run as.
     pub role_arn: Expr,
-    /// The definition.
+    /// Typed ASL, emitted as the `Definition` mapping.
     pub definition: asl::StateMachine,
     /// `${Name}` placeholders in the definition and their values.
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub definition_substitutions: IndexMap<String, Expr>,
     /// Execution history logging.
     pub logging_configuration: Option<LoggingConfiguration>,
-    /// X-Ray.
+    /// X-Ray tracing of executions.
     pub tracing_configuration: Option<TracingConfiguration>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -37,19 +37,19 @@ pub struct StateMachine {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfiguration {
-    /// Log groups.
+    /// Log groups the execution history goes to (Step Functions takes one).
     pub destinations: Vec<LogDestination>,
-    /// Include execution data.
+    /// Whether the logs carry each state's input and output, not only the events.
     pub include_execution_data: bool,
     /// `ALL`.
     pub level: String,
 }
 
-/// A log destination.
+/// Where the execution history is logged.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LogDestination {
-    /// The group.
+    /// The log group, by ARN.
     pub cloud_watch_logs_log_group: LogGroupRef,
 }
 
@@ -57,7 +57,7 @@ pub struct LogDestination {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LogGroupRef {
-    /// ARN.
+    /// ARN of the log group (ending in `:*`).
     pub log_group_arn: Expr,
 }
 
@@ -65,6 +65,6 @@ pub struct LogGroupRef {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TracingConfiguration {
-    /// On.
+    /// Whether executions are traced with X-Ray.
     pub enabled: bool,
 }

@@ -11,13 +11,13 @@ use crate::iam::PolicyDocument;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Topic {
-    /// Physical name.
+    /// Physical name (`<prefix>-...`); `None` gets a generated one.
     pub topic_name: Option<Expr>,
-    /// Display name.
+    /// Sender name shown in email and SMS messages from the topic.
     pub display_name: Option<String>,
-    /// SSE key.
+    /// KMS key (id, ARN or alias) encrypting the topic's messages at rest.
     pub kms_master_key_id: Option<Expr>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -26,9 +26,9 @@ pub struct Topic {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TopicPolicy {
-    /// Policy.
+    /// Who may publish to or subscribe to the topics.
     pub policy_document: PolicyDocument,
-    /// Topics.
+    /// ARNs of the topics the policy applies to.
     pub topics: Vec<Expr>,
 }
 
@@ -36,10 +36,10 @@ pub struct TopicPolicy {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Subscription {
-    /// Topic.
+    /// ARN of the topic subscribed to.
     pub topic_arn: Expr,
     /// `lambda`, `email`.
     pub protocol: String,
-    /// Endpoint.
+    /// What receives the messages: a function ARN for `lambda`, an address for `email`.
     pub endpoint: Expr,
 }

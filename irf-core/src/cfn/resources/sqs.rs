@@ -16,7 +16,7 @@ pub struct Queue {
     pub kms_master_key_id: Option<Expr>,
     /// Seconds a message is kept, 60..=1,209,600 (14 days); SQS's default is 4 days.
     pub message_retention_period: Option<u32>,
-    /// Tags.
+    /// Resource tags beyond the stack tags, which CloudFormation propagates.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }

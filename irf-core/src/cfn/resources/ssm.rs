@@ -11,14 +11,14 @@ use crate::cfn::Expr;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Parameter {
-    /// Name.
+    /// Parameter name, a path such as `/<prefix>/...`.
     pub name: Expr,
     /// What the value is.
     pub description: Option<String>,
     /// `String` or `StringList`.
     #[serde(rename = "Type")]
     pub kind: String,
-    /// Value.
+    /// The stored value (comma-separated for a `StringList`).
     pub value: Expr,
     /// Tags (a map for this type).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -30,7 +30,7 @@ pub struct Parameter {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Document {
-    /// Name.
+    /// Physical document name; `None` gets a generated one.
     pub name: Option<Expr>,
     /// `Command`, `Session`.
     pub document_type: String,
