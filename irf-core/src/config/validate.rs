@@ -401,7 +401,7 @@ fn check_network(c: &mut Checker, raw: &RawOrgConfig, home: Option<Region>) -> O
         c.error(
             "network.analysis_subnets",
             format!("{count} analysis subnets requested; a VPC allows 1 to 200"),
-            "use a number between 1 and 200 (3 is the sample's default)",
+            "use a number between 1 and 200 (the default is 3)",
         );
     }
     if !(16..=28).contains(&prefix) {
@@ -471,7 +471,7 @@ fn check_evidence(c: &mut Checker, raw: &RawOrgConfig) -> Option<EvidencePolicy>
         c.error(
             "evidence.retention_days",
             format!("retention of {} days is out of range", e.retention_days),
-            format!("S3 Object Lock accepts 1 to {MAX_RETENTION_DAYS} days; the sample used 90"),
+            format!("S3 Object Lock accepts 1 to {MAX_RETENTION_DAYS} days; the default is 90"),
         );
         ok = false;
     }
@@ -506,7 +506,7 @@ fn check_evidence(c: &mut Checker, raw: &RawOrgConfig) -> Option<EvidencePolicy>
                 "evidence would expire after {} days, before it is archived after {} days",
                 e.expire_after_days, e.glacier_after_days
             ),
-            "make expire_after_days larger than glacier_after_days (the sample used 395 and 2555)",
+            "make expire_after_days larger than glacier_after_days (the defaults are 395 and 2555)",
         );
         ok = false;
     } else if e.expire_after_days < e.retention_days {
