@@ -200,7 +200,16 @@ fn zigbuild(
             "cargo zigbuild for {triple} failed ({status}); is the target installed (rustup target add {triple})?"
         )));
     }
-    Ok(workspace.join(format!("target/{triple}/lambda/{bin}")))
+    Ok(target_dir(workspace).join(format!("{triple}/lambda/{bin}")))
+}
+
+/// Cargo's target directory for `workspace`: `CARGO_TARGET_DIR` (relative to the workspace when
+/// relative) or `target/`.
+fn target_dir(workspace: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace.join(dir),
+        _ => workspace.join("target"),
+    }
 }
 
 /// Creates the asset bucket if missing: encrypted, versioned, private, owner-enforced, TLS only.
