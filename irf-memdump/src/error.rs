@@ -57,8 +57,18 @@ pub enum Error {
         /// The I/O error.
         source: io::Error,
     },
+    /// Writing a local capture failed part-way.
+    #[error("writing {} failed after {offset} bytes: {source}", path.display())]
+    Write {
+        /// The destination (`-` for standard output).
+        path: PathBuf,
+        /// Bytes of the image written before the error.
+        offset: u64,
+        /// The I/O error.
+        source: io::Error,
+    },
     /// The source produced no bytes at all.
-    #[error("the source is empty: nothing to upload")]
+    #[error("the source is empty: nothing to capture")]
     EmptySource,
     /// The source holds more bytes than the plan's parts can take.
     #[error(

@@ -8,6 +8,7 @@
 //! its only outputs are the HTTP requests, stdout and stderr. Its memory cost on the host is one
 //! part buffer (the plan's `part_size`, at most 512 MiB) plus the plan.
 
+pub mod capture;
 pub mod error;
 pub mod hash;
 pub mod kcore;

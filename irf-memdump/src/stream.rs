@@ -18,7 +18,7 @@ use md5::{Digest as _, Md5};
 
 use crate::error::{Error, Result};
 use crate::hash::{ImageDigests, ImageHasher};
-use crate::kcore::Skipped;
+use crate::kcore::{Layout, Skipped};
 use crate::lime::{self, Range};
 use crate::plan::Plan;
 use crate::source::Source;
@@ -107,7 +107,29 @@ pub fn run(mut source: Source, plan: &Plan, client: &Client) -> Result<Outcome> 
         return Err(Error::EmptySource);
     }
 
-    let (format, ranges, skipped, lime_problem) = match (source.layout, tracker) {
+    let (format, ranges, skipped, lime_problem) = image_layout(source.layout, tracker);
+    Ok(Outcome {
+        source: source.kind,
+        format,
+        bytes: total,
+        digests: image.finish(),
+        part_size: plan.part_size,
+        parts: receipts,
+        ranges,
+        skipped,
+        lime_problem,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The image's format, LiME ranges, skipped RAM and, for a stream that starts like LiME but is
+/// not well-formed, why: from the kcore layout when the image was framed here, else from what
+/// `tracker` saw pass by.
+pub(crate) fn image_layout(
+    layout: Option<Layout>,
+    tracker: Option<lime::Tracker>,
+) -> (&'static str, Vec<Range>, Vec<Skipped>, Option<String>) {
+    match (layout, tracker) {
         (Some(layout), _) => ("lime", layout.ranges(), layout.skipped, None),
         (None, Some(tracker)) => {
             let looks_like_lime = tracker.saw_magic();
@@ -122,19 +144,7 @@ pub fn run(mut source: Source, plan: &Plan, client: &Client) -> Result<Outcome> 
             }
         }
         (None, None) => ("raw", Vec::new(), Vec::new(), None),
-    };
-    Ok(Outcome {
-        source: source.kind,
-        format,
-        bytes: total,
-        digests: image.finish(),
-        part_size: plan.part_size,
-        parts: receipts,
-        ranges,
-        skipped,
-        lime_problem,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    }
 }
 
 /// Fills `buf` from `reader` (stopping early only at EOF) while three threads hash what has been
