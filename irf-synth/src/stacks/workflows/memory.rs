@@ -1,0 +1,167 @@
+//! The memory branch: preflight, capture through the streamer, verify, clean up.
+
+use irf_core::asl::{
+    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
+    StateMachine, Task,
+};
+use irf_core::steps::{
+    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
+    NotifyAction,
+};
+use serde_json::{Value, json};
+
+use super::*;
+
+/// The memory states: preflight, capture through presigned URLs, verify. Ends in
+/// `MemorySucceeded` or `MemoryFailed` continuing with `exit`.
+pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
+    let fail = || Catch::all("MemoryCleanupAfterFailure", "$.MemoryError");
+    g.then(
+        "MemoryPreflight",
+        State::Task(
+            call(
+                MEMORY_FN,
+                MemoryAction::StartPreflight.name(),
+                json!({}),
+                "$.Memory.Preflight",
+            )
+            .comment("Runs the read-only preflight document on the instance")
+            .catch(fail()),
+        ),
+        "WaitForPreflight",
+    );
+    poll(
+        g,
+        PollLoop {
+            stem: "Preflight",
+            what: "memory preflight",
+            branch: "$.Memory",
+            check: call(
+                MEMORY_FN,
+                MemoryAction::PreflightResult.name(),
+                json!({ "Command.$": "$.Memory.Preflight.Result" }),
+                "$.Memory.Method",
+            )
+            .comment("Once the preflight finished: picks the method from the configured order and records why"),
+            polling: PREFLIGHT_POLLING,
+            ready: "MemoryAcquirable",
+            error_path: "$.MemoryError",
+            on_error: "MemoryCleanupAfterFailure",
+        },
+    );
+    g.add(
+        "MemoryAcquirable",
+        State::Choice(irf_core::asl::Choice {
+            comment: Some("No usable method: the case records why memory was not acquired".to_owned()),
+            choices: vec![ChoiceRule {
+                condition: json!({ "Variable": "$.Memory.Method.Result.Method", "StringEquals": "none" }),
+                next: "MemoryNotAcquirable".to_owned(),
+            }],
+            default: Some(MemoryAction::StartCapture.name().to_owned()),
+        }),
+        Flow::End,
+    );
+    g.then(
+        "MemoryNotAcquirable",
+        State::Pass {
+            comment: None,
+            result: None,
+            parameters: Some(json!({
+                "Error": "Irf.MemoryNotAcquirable",
+                "Cause.$": "$.Memory.Method.Result.Reason",
+            })),
+            result_path: Some("$.MemoryError".to_owned()),
+        },
+        "MemoryCleanupAfterFailure",
+    );
+    g.then(
+        MemoryAction::StartCapture.name(),
+        State::Task(
+            call(
+                MEMORY_FN,
+                MemoryAction::StartCapture.name(),
+                json!({ "Method.$": "$.Memory.Method.Result" }),
+                "$.Memory.Capture",
+            )
+            .comment("Creates the multipart upload and presigned part URLs, then runs the capture document")
+            .catch(fail()),
+        ),
+        "WaitForCapture",
+    );
+    poll(
+        g,
+        PollLoop {
+            stem: "Capture",
+            what: "memory capture",
+            branch: "$.Memory",
+            check: call(
+                MEMORY_FN,
+                MemoryAction::CaptureResult.name(),
+                json!({ "Capture.$": "$.Memory.Capture.Result" }),
+                "$.Memory.Captured",
+            )
+            .comment("Ready once the capture command itself finished; its status is checked, not the first command's"),
+            polling: CAPTURE_POLLING,
+            ready: "VerifyMemory",
+            error_path: "$.MemoryError",
+            on_error: "MemoryCleanupAfterFailure",
+        },
+    );
+    g.then(
+        "VerifyMemory",
+        State::Task(
+            call(
+                MEMORY_FN,
+                MemoryAction::Verify.name(),
+                json!({ "Capture.$": "$.Memory.Capture.Result", "Captured.$": "$.Memory.Captured.Result" }),
+                "$.Memory.Verified",
+            )
+            .comment("Completes the upload and checks the stored object against the hash computed on the host")
+            .catch(fail()),
+        ),
+        "MemorySucceeded",
+    );
+    g.add(
+        "MemorySucceeded",
+        status_pass("memory", BranchStatus::Succeeded, None),
+        exit.clone(),
+    );
+    g.then(
+        "MemoryCleanupAfterFailure",
+        State::Task(
+            call(
+                MEMORY_FN,
+                MemoryAction::CleanUp.name(),
+                json!({ "Memory.$": "$.Memory", "Error.$": "$.MemoryError" }),
+                "$.Memory.CleanUp",
+            )
+            .comment("Aborts the upload and cancels the capture command; the host script unloads LiME and removes its files")
+            .catch(Catch::all("MemoryFailed", "$.MemoryCleanupError")),
+        ),
+        "MemoryFailed",
+    );
+    g.add(
+        "MemoryFailed",
+        status_pass("memory", BranchStatus::Failed, Some("$.MemoryError")),
+        exit.clone(),
+    );
+}
+
+/// The standalone memory workflow (`MemoryAcquisition`).
+pub fn memory_machine() -> StateMachine {
+    let mut g = GraphBuilder::new();
+    open_case(&mut g, "NotifyStarted");
+    notify(
+        &mut g,
+        "NotifyStarted",
+        &CaseEvent::CaseStarted,
+        "MemoryPreflight",
+    );
+    memory_states(&mut g, &Flow::Next("CollectResult".to_owned()));
+    collect(&mut g);
+    close_case(&mut g, "$.Results");
+    g.machine(
+        "IRF memory acquisition: preflight, capture without credentials on the host, verify",
+        CASE_TIMEOUT_SECONDS,
+    )
+}
