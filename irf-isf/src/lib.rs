@@ -10,4 +10,7 @@
 
 pub mod bundle;
 
+#[cfg(feature = "build")]
+pub mod btf;
+
 pub use bundle::{Bundle, BundleError, Manifest, Sources, collect};
