@@ -12,5 +12,7 @@ pub mod bundle;
 
 #[cfg(feature = "build")]
 pub mod btf;
+#[cfg(feature = "build")]
+pub mod kallsyms;
 
 pub use bundle::{Bundle, BundleError, Manifest, Sources, collect};
