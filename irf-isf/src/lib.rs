@@ -13,7 +13,7 @@
 //! - [`kallsyms`]: kernel symbols and their link-time addresses (the KASLR shift taken off).
 //! - [`symbols`]: the C types of the globals Volatility reads, which BTF does not have.
 //! - [`builder`]: putting it together, with the banner Volatility identifies the kernel by.
-//! - [`isf`]: the ISF document.
+//! - [`isf`]: the ISF document; [`xz`]: writing it as `.json.xz`.
 //!
 //! Without the default `build` feature the crate is only [`bundle`], which the static
 //! `irf-memdump` uses on the suspect host.
@@ -32,6 +32,8 @@ pub mod kallsyms;
 pub mod symbols;
 #[cfg(feature = "build")]
 pub mod types;
+#[cfg(feature = "build")]
+pub mod xz;
 
 #[cfg(feature = "build")]
 pub use builder::{Options, build, build_with};
@@ -72,6 +74,14 @@ pub enum Error {
         missing_types: Vec<String>,
         /// What probably caused it.
         hint: String,
+    },
+    /// The ISF file could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
     },
 }
 

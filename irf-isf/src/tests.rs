@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 
-use crate::Error;
 use crate::btf::encode::Encoder;
 use crate::builder::{Options, build, build_with, member_offset};
 use crate::bundle::{self, Bundle, Uname};
 use crate::isf::{Constant, Isf, TypeRef};
 use crate::symbols::REQUIRED_TYPES;
+use crate::{Error, xz};
 
 const BANNER: &[u8] = b"Linux version 6.1.0-test (builder@host) (gcc (GCC) 11.4.1) #1 SMP PREEMPT_DYNAMIC Mon Jan 1 00:00:00 UTC 2024\n";
 
@@ -520,11 +520,29 @@ fn assert_sorted(v: &serde_json::Value, path: &str) {
 #[test]
 fn output_is_deterministic_with_sorted_keys() {
     let k = kernel_btf();
-    let a = serde_json::to_vec(&build(&bundle_with(&k.blob, KALLSYMS, None)).unwrap()).unwrap();
-    let b = serde_json::to_vec(&build(&bundle_with(&k.blob, KALLSYMS, None)).unwrap()).unwrap();
+    let a = xz::to_json(&build(&bundle_with(&k.blob, KALLSYMS, None)).unwrap());
+    let b = xz::to_json(&build(&bundle_with(&k.blob, KALLSYMS, None)).unwrap());
     assert_eq!(a, b);
     let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
     assert_sorted(&v, "");
+    assert_eq!(
+        xz::compress(&a, xz::XZ_PRESET).unwrap(),
+        xz::compress(&b, xz::XZ_PRESET).unwrap()
+    );
+}
+
+#[test]
+fn json_xz_reads_back_to_the_same_isf() {
+    let isf = test_isf();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kernel.json.xz");
+    xz::write_json_xz(&isf, &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xfd7zXZ\0"));
+    assert_eq!(xz::read(&path).unwrap(), isf);
+    let plain = dir.path().join("kernel.json");
+    std::fs::write(&plain, xz::to_json(&isf)).unwrap();
+    assert_eq!(xz::read(&plain).unwrap(), isf);
 }
 
 #[test]
