@@ -644,3 +644,54 @@ fn typedef_cycles_are_an_error_not_a_hang() {
     let err = build_with(&b, &Options { strict: false }).unwrap_err();
     assert!(matches!(err, Error::Types(_)), "{err}");
 }
+
+/// The tools venv's Volatility 3 Python (`scripts/tools-venv`), or `None` with a message; with
+/// `IRF_REQUIRE_TOOLS` set (as `.ci/run` does) a missing one fails the test.
+fn volatility_python() -> Option<std::path::PathBuf> {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let venv = std::env::var_os("IRF_VENV").map_or_else(|| root.join(".venv"), Into::into);
+    let python = venv.join("volatility/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("IRF_REQUIRE_TOOLS").is_none(),
+        "IRF_REQUIRE_TOOLS is set but {} is missing: run scripts/tools-venv",
+        python.display()
+    );
+    eprintln!(
+        "skipping: no Volatility 3 at {} (run scripts/tools-venv)",
+        python.display()
+    );
+    None
+}
+
+#[test]
+fn the_pinned_volatility_validates_and_loads_the_isf() {
+    let Some(python) = volatility_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kernel.json.xz");
+    xz::write_json_xz(&test_isf(), &path).unwrap();
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/validate-isf");
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("valid ISF 6.2.0"), "{stdout}");
+    assert!(stdout.contains("reader Version8Format"), "{stdout}");
+    assert!(
+        stdout.contains("'pid': 8") && stdout.contains("'tasks': 16"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("'init_task': 'task_struct'"), "{stdout}");
+}
