@@ -73,7 +73,13 @@ impl Retry {
             interval *= self.backoff_rate;
         }
         // Whole seconds; the budget is reported, never used for timing.
-        total.ceil() as u64
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a sum of non-negative delays; `as` saturates, and no budget comes near u64::MAX seconds"
+        )]
+        let seconds = total.ceil() as u64;
+        seconds
     }
 }
 

@@ -352,7 +352,8 @@ impl<'a> Btf<'a> {
         }];
         let mut pos = types_start;
         while pos < types_end {
-            let id = types.len() as u32;
+            let id = u32::try_from(types.len())
+                .expect("a type section of at most 4 GiB holds fewer than 2^32 records");
             let (ty, next) = parse_type(&r, pos, id)?;
             if next > types_end {
                 return Err(BtfError::Truncated {
@@ -375,15 +376,11 @@ impl<'a> Btf<'a> {
     /// Checks that every referenced type id and every name exists.
     fn check(&self) -> Result<(), BtfError> {
         let count = self.types.len();
-        for (id, ty) in self.types.iter().enumerate() {
+        for (id, ty) in (0u32..).zip(self.types.iter()) {
             self.name(ty.name_off)?;
             for target in ty.kind.references() {
                 if target as usize >= count {
-                    return Err(BtfError::BadTypeId {
-                        id: id as u32,
-                        target,
-                        count,
-                    });
+                    return Err(BtfError::BadTypeId { id, target, count });
                 }
             }
             match &ty.kind {
@@ -647,6 +644,11 @@ fn parse_type(r: &Reader<'_>, pos: usize, id: u32) -> Result<(Type, usize), BtfE
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "the test encoder writes hand-made BTF: a few types, small counts, and signed enum values stored as their two's complement, as BTF does"
+)]
 pub(crate) mod encode {
     //! A small BTF encoder for tests: enough of the format to hand-make blobs.
 

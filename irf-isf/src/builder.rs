@@ -230,11 +230,9 @@ fn typed_symbols(
 ) -> Result<BTreeMap<String, TypeRef>, Error> {
     let mut out = BTreeMap::new();
     let mut vars: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
-    for (id, ty) in btf.types().iter().enumerate() {
+    for (id, ty) in (0u32..).zip(btf.types().iter()) {
         if let Kind::Var { .. } = ty.kind {
-            vars.entry(btf.str_at(ty.name_off))
-                .or_default()
-                .push(id as u32);
+            vars.entry(btf.str_at(ty.name_off)).or_default().push(id);
         }
     }
     let mut ambiguous = 0;

@@ -83,6 +83,7 @@ struct Candidate {
 }
 
 /// The types of one BTF, converted.
+#[derive(Debug)]
 pub struct Types<'b, 'a> {
     btf: &'b Btf<'a>,
     /// The ISF name of each struct, union, enum and forward declaration (anonymous ones are
@@ -119,16 +120,16 @@ impl<'b, 'a> Types<'b, 'a> {
         let mut typedef_names: HashMap<u32, &'a str> = HashMap::new();
         let mut typedefs = HashMap::new();
         let mut bases_by_name = HashMap::new();
-        for (id, ty) in types.iter().enumerate() {
+        for (id, ty) in (0u32..).zip(types.iter()) {
             for r in ty.kind.references() {
-                if r as usize != id {
+                if r != id {
                     refs[r as usize] += 1;
                 }
             }
             let name = btf.str_at(ty.name_off);
             match &ty.kind {
                 Kind::Typedef { target } => {
-                    typedefs.entry(name).or_insert(id as u32);
+                    typedefs.entry(name).or_insert(id);
                     let anonymous = btf.get(*target).name_off == 0
                         && matches!(
                             btf.get(*target).kind,
@@ -150,9 +151,9 @@ impl<'b, 'a> Types<'b, 'a> {
                     };
                     // Prefer the full-width INT of a name over an old-style bitfield INT.
                     match bases_by_name.get(name) {
-                        Some(&prev) if full(prev) || !full(id as u32) => {}
+                        Some(&prev) if full(prev) || !full(id) => {}
                         _ => {
-                            bases_by_name.insert(name, id as u32);
+                            bases_by_name.insert(name, id);
                         }
                     }
                 }
@@ -161,8 +162,7 @@ impl<'b, 'a> Types<'b, 'a> {
         }
 
         let mut groups: BTreeMap<(Space, &'a str), Vec<Candidate>> = BTreeMap::new();
-        for (id, ty) in types.iter().enumerate() {
-            let id = id as u32;
+        for (id, ty) in (0u32..).zip(types.iter()) {
             let (space, complete) = match &ty.kind {
                 Kind::Aggregate { .. } => (Space::User, true),
                 Kind::Enum { values, .. } => (Space::Enum, !values.is_empty()),
@@ -213,14 +213,14 @@ impl<'b, 'a> Types<'b, 'a> {
 
         let mut fwd_target = HashMap::new();
         let mut fwds = HashMap::new();
-        for (id, ty) in types.iter().enumerate() {
+        for (id, ty) in (0u32..).zip(types.iter()) {
             if let Kind::Fwd { .. } = ty.kind {
                 let name = btf.str_at(ty.name_off);
-                fwds.entry(name).or_insert(id as u32);
+                fwds.entry(name).or_insert(id);
                 if let Some(&def) = canonical.get(&(Space::User, name.to_owned())) {
-                    fwd_target.insert(id as u32, def);
+                    fwd_target.insert(id, def);
                 }
-                names[id] = Some(if name.is_empty() {
+                names[id as usize] = Some(if name.is_empty() {
                     format!("unnamed_fwd_btf{id}")
                 } else {
                     name.to_owned()
@@ -527,7 +527,7 @@ impl<'b, 'a> Types<'b, 'a> {
     ) -> Result<BTreeMap<String, Enum>, TypeError> {
         let btf = self.btf;
         let mut out = BTreeMap::new();
-        for (id, ty) in btf.types().iter().enumerate() {
+        for (id, ty) in (0u32..).zip(btf.types().iter()) {
             let Kind::Enum {
                 size,
                 signed,
@@ -536,7 +536,7 @@ impl<'b, 'a> Types<'b, 'a> {
             else {
                 continue;
             };
-            let name = self.name_of(id as u32)?;
+            let name = self.name_of(id)?;
             if out.contains_key(&name) && values.is_empty() {
                 continue;
             }
@@ -581,8 +581,7 @@ impl<'b, 'a> Types<'b, 'a> {
     pub fn user_types(&mut self) -> Result<BTreeMap<String, UserType>, TypeError> {
         let btf = self.btf;
         let mut out = BTreeMap::new();
-        for (id, ty) in btf.types().iter().enumerate() {
-            let id = id as u32;
+        for (id, ty) in (0u32..).zip(btf.types().iter()) {
             match &ty.kind {
                 Kind::Aggregate { union, size, .. } => {
                     let name = self.name_of(id)?;
@@ -676,7 +675,8 @@ impl<'b, 'a> Types<'b, 'a> {
                     offset,
                     ty: TypeRef::Bitfield {
                         bit_length: bits,
-                        bit_position: position as u32,
+                        // Less than the unit's bits (at most 64, or 8 when straddling).
+                        bit_position: u32::try_from(position).expect("a bit position below 64"),
                         ty: Box::new(base),
                     },
                 }

@@ -171,7 +171,7 @@ fn this_hosts_kernel_gives_a_usable_isf() {
 
     // task_struct's members where the BTF has them.
     let btf = Btf::parse(bundle.btf()).unwrap();
-    let task_id = (0..btf.types().len() as u32)
+    let task_id = (0..u32::try_from(btf.types().len()).unwrap())
         .find(|&id| {
             btf.type_name(id) == "task_struct" && matches!(btf.get(id).kind, Kind::Aggregate { .. })
         })

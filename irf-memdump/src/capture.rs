@@ -153,9 +153,7 @@ pub fn run(mut source: Source, output: &mut Output) -> Result<Outcome> {
     if total == 0 {
         return Err(Error::EmptySource);
     }
-    output
-        .finish()
-        .map_err(|e| write_error(output, total, e))?;
+    output.finish().map_err(|e| write_error(output, total, e))?;
     let (format, ranges, skipped, lime_problem) = stream::image_layout(source.layout, tracker);
     Ok(Outcome {
         source: source.kind,

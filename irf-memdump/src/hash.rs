@@ -11,7 +11,7 @@ use md5::{Digest as _, Md5};
 use sha2::Sha256;
 
 /// Running SHA-256 and MD5 of the whole image.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ImageHasher {
     /// SHA-256 of the bytes so far.
     pub sha256: Sha256,

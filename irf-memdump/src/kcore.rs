@@ -435,7 +435,7 @@ impl Read for KcoreReader {
             }
             if self.pos < header_len {
                 let header = lime::header(block.range);
-                let from = self.pos as usize;
+                let from = usize::try_from(self.pos).expect("a position inside the header");
                 let n = (HEADER_LEN - from).min(buf.len());
                 buf[..n].copy_from_slice(&header[from..from + n]);
                 self.pos += n as u64;

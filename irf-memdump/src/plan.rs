@@ -248,7 +248,7 @@ mod tests {
             let e = Plan::from_json(&json).unwrap_err().to_string();
             assert!(e.contains(want), "{json}\n=> {e}\n(wanted {want:?})");
         }
-        let numbers: Vec<u32> = (1..=MAX_PARTS as u32 + 1).collect();
+        let numbers: Vec<u32> = (1..=u32::try_from(MAX_PARTS).unwrap() + 1).collect();
         let e = Plan::from_json(&plan_json(16 << 20, &numbers)).unwrap_err();
         assert_eq!(e, PlanError::TooManyParts(10_001));
         assert_eq!(e.to_string(), "parts: 10001 parts, S3 allows at most 10000");

@@ -267,7 +267,7 @@ fn the_plan_is_fetched_by_url_and_lime_streams_are_recognised() {
     };
     for r in [a, b] {
         image.extend_from_slice(&irf_memdump::lime::header(r));
-        image.extend_from_slice(&data(r.size() as usize, r.start));
+        image.extend_from_slice(&data(usize::try_from(r.size()).unwrap(), r.start));
     }
     let outcome = stream::run(stream_source(&image, true), &plan, &fast_client()).unwrap();
     assert_eq!(outcome.format, "lime");

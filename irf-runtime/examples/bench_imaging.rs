@@ -34,7 +34,7 @@ impl MemoryBlocks {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        (x >> 24) as u8
+                        x.to_le_bytes()[3]
                     })
                     .collect();
                 let sum = digests::b64(&digests::sha256(&data));
@@ -48,7 +48,7 @@ impl MemoryBlocks {
     fn write_image(&self, path: &str) -> std::io::Result<()> {
         use std::io::Write;
         let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        let zeros = vec![0u8; BLOCK as usize];
+        let zeros = vec![0u8; usize::try_from(BLOCK).unwrap()];
         let total = self.gib * 1024 * 1024 * 1024 / BLOCK;
         let mut next = self.blocks.iter().peekable();
         for i in 0..total {

@@ -56,7 +56,7 @@ impl Intercept for CallCounter {
 }
 
 /// Where handlers get their AWS configurations.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Aws {
     base: SdkConfig,
     partition: String,

@@ -30,7 +30,7 @@ pub fn md5(bytes: &[u8]) -> [u8; 16] {
 }
 
 /// SHA-256 and MD5 of one stream, in order.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StreamHashes {
     sha256: Sha256,
     md5: Md5,
@@ -95,7 +95,7 @@ fn md5_state_len() -> usize {
 
 /// A SHA-256 of a sequence of items (the composite checksum S3 keeps for multipart uploads is
 /// the SHA-256 of the parts' binary SHA-256s), resumable like [`StreamHashes`].
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sha256State(Sha256);
 
 impl Sha256State {

@@ -33,6 +33,7 @@ pub struct CleanUpReport {
 }
 
 /// EC2 access for one case.
+#[derive(Debug)]
 pub struct Disk {
     /// Member account, the instance's region.
     pub member: aws_sdk_ec2::Client,

@@ -73,6 +73,7 @@ pub trait CommandRunner: Send + Sync {
 }
 
 /// SSM Run Command in the member account.
+#[derive(Debug)]
 pub struct Ssm(pub aws_sdk_ssm::Client);
 
 impl CommandRunner for Ssm {
@@ -177,6 +178,7 @@ pub struct MemoryImage {
 }
 
 /// The memory engine of one case.
+#[derive(Debug)]
 pub struct Memory<R> {
     /// Runs the documents on the instance.
     pub runner: R,
@@ -562,7 +564,7 @@ impl<R: CommandRunner> Memory<R> {
                 .parts
                 .iter()
                 .enumerate()
-                .any(|(i, p)| p.number != i as i32 + 1)
+                .any(|(i, p)| i32::try_from(i + 1).ok() != Some(p.number))
         {
             return Err(HandlerError::fatal(
                 "the streamer's part receipts are not numbered 1..N",

@@ -46,6 +46,7 @@ impl Default for ContainOptions {
 }
 
 /// A responder with credentials.
+#[derive(Debug)]
 pub struct Responder {
     /// The responder's credentials, the clients built from them and their call counter.
     pub aws: Aws,

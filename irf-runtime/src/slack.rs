@@ -19,6 +19,19 @@ pub struct Slack {
     pub backoff: Duration,
 }
 
+/// Never shows the webhook URL (a credential), only whether it was fetched.
+impl std::fmt::Debug for Slack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slack")
+            .field("secret_arn", &self.secret_arn)
+            .field("channel", &self.channel)
+            .field("webhook_fetched", &self.webhook.get().is_some())
+            .field("attempts", &self.attempts)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Slack {
     /// A client for the webhook stored in `secret_arn` (read once, then cached).
     pub fn new(

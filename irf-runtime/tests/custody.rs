@@ -251,7 +251,7 @@ async fn the_cli_images_a_snapshot_into_a_bucket() {
     ebs.put_snapshot_block()
         .snapshot_id(&snapshot)
         .block_index(3)
-        .data_length(block.len() as i32)
+        .data_length(i32::try_from(block.len()).unwrap())
         .checksum(digests::b64(&digests::sha256(&block)))
         .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
         .block_data(block.clone().into())

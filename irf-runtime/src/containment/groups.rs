@@ -166,7 +166,12 @@ async fn create(
         .tag_specifications(
             TagSpecification::builder()
                 .resource_type(ResourceType::SecurityGroup)
-                .tags(Tag::builder().key(ISOLATION_TAG).value(irf_core::contract::ISOLATION_TAG_VALUE).build())
+                .tags(
+                    Tag::builder()
+                        .key(ISOLATION_TAG)
+                        .value(irf_core::contract::ISOLATION_TAG_VALUE)
+                        .build(),
+                )
                 .tags(Tag::builder().key("Name").value(name).build())
                 .build(),
         )

@@ -9,6 +9,7 @@ use crate::error::{self, HandlerError, Result};
 pub const EBS_BLOCK_SIZE: u64 = 512 * 1024;
 
 /// The EBS direct APIs in the snapshot's account and region.
+#[derive(Debug)]
 pub struct EbsBlocks(pub aws_sdk_ebs::Client);
 
 impl BlockSource for EbsBlocks {

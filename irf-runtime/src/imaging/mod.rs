@@ -282,6 +282,7 @@ fn now() -> String {
 }
 
 /// The imaging engine.
+#[derive(Debug)]
 pub struct Imager<B, S> {
     blocks: B,
     store: S,
@@ -561,7 +562,7 @@ impl<B: BlockSource, S: ObjectStore> Imager<B, S> {
             || parts
                 .iter()
                 .enumerate()
-                .any(|(i, p)| p.number != i as i32 + 1)
+                .any(|(i, p)| i32::try_from(i + 1).ok() != Some(p.number))
         {
             return Err(HandlerError::fatal(format!(
                 "upload {} of {} holds {} parts, {} were written",

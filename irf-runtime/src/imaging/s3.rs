@@ -6,6 +6,7 @@ use super::{ObjectStore, StoredPart};
 use crate::error::{self, HandlerError, Result};
 
 /// A bucket (the evidence bucket; its default encryption applies).
+#[derive(Debug)]
 pub struct S3Store {
     /// S3 client that reaches the bucket.
     pub client: aws_sdk_s3::Client,

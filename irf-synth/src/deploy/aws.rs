@@ -27,6 +27,7 @@ pub struct AwsOptions {
 const ASSUME_ROLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The caller's identity and per-account configurations.
+#[derive(Debug)]
 pub struct AwsContext {
     base: SdkConfig,
     caller_account: String,

@@ -32,6 +32,7 @@ pub struct Settings {
 type Applied = (Outcome, BTreeMap<String, String>);
 
 /// Deploys and destroys synth directories.
+#[derive(Debug)]
 pub struct Deployer {
     pub(super) ctx: Arc<AwsContext>,
     pub(super) settings: Settings,

@@ -93,24 +93,24 @@ impl Deployer {
         if logical == EVIDENCE_BUCKET {
             let s3 = self.ctx.s3(conf);
             let mut locked = Vec::new();
-            let mut pages = s3
-                .list_object_versions()
-                .bucket(physical)
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    DeployError::aws(&format!("s3:ListObjectVersions {physical}"), e)
-                })?;
-                let versions = page
-                    .versions()
-                    .iter()
-                    .map(|v| (v.key(), v.version_id()));
-                let markers = page
+            let mut markers: (Option<String>, Option<String>) = (None, None);
+            loop {
+                let page = s3
+                    .list_object_versions()
+                    .bucket(physical)
+                    .set_key_marker(markers.0.take())
+                    .set_version_id_marker(markers.1.take())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        DeployError::aws(&format!("s3:ListObjectVersions {physical}"), e)
+                    })?;
+                let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+                let deletes = page
                     .delete_markers()
                     .iter()
                     .map(|m| (m.key(), m.version_id()));
-                for (key, version) in versions.chain(markers) {
+                for (key, version) in versions.chain(deletes) {
                     let (Some(key), Some(version)) = (key, version) else {
                         continue;
                     };
@@ -136,6 +136,13 @@ impl Deployer {
                         }
                     }
                 }
+                if page.is_truncated() != Some(true) {
+                    break;
+                }
+                markers = (
+                    page.next_key_marker().map(str::to_owned),
+                    page.next_version_id_marker().map(str::to_owned),
+                );
             }
             if !locked.is_empty() {
                 return Err(DeployError::Stack {

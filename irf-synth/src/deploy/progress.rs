@@ -9,11 +9,12 @@ use std::time::{Duration, SystemTime};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// Reports what the deployer does. Cheap to clone; safe to use from concurrent tasks.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Reporter {
     inner: Arc<Inner>,
 }
 
+#[derive(Debug)]
 struct Inner {
     live: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,

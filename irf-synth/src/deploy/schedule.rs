@@ -188,6 +188,7 @@ pub struct Run<T, E> {
 }
 
 /// Runs a graph: call [`Scheduler::run`] with what to do per node.
+#[derive(Debug)]
 pub struct Scheduler<'g, N, S> {
     graph: &'g Graph<N>,
     concurrency: usize,

@@ -166,6 +166,7 @@ pub async fn template_body(cfn: &Client, name: &str) -> Result<String, DeployErr
 }
 
 /// Everything a create or update sends.
+#[derive(Debug)]
 pub struct StackInput<'a> {
     /// CloudFormation stack name, as planned.
     pub name: &'a str,

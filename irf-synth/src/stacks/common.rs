@@ -4,7 +4,7 @@
 
 use indexmap::IndexMap;
 use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3, sqs};
-use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template, Validator};
+use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template};
 use irf_core::env::keys;
 use irf_core::handler::{HANDLER_ENV, Handler};
 use irf_core::iam::{PolicyDocument, Principal, Statement};

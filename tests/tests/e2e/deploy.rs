@@ -626,7 +626,10 @@ async fn destroy_with_evidence_removes_what_object_lock_allows_and_keeps_the_key
         .unwrap();
 
     let destroyed = deployer.destroy(&synth, true).await;
-    assert!(!destroyed.ok(), "locked evidence cannot be destroyed:\n{destroyed}");
+    assert!(
+        !destroyed.ok(),
+        "locked evidence cannot be destroyed:\n{destroyed}"
+    );
     let text = destroyed.to_string();
     assert!(
         text.contains(&format!(
@@ -655,7 +658,9 @@ async fn destroy_with_evidence_removes_what_object_lock_allows_and_keeps_the_key
             .await
             .unwrap_or_else(|e| panic!("{logical}: {e:?}"));
         assert_eq!(
-            key.key_metadata().and_then(|m| m.key_state()).map(|s| s.as_str()),
+            key.key_metadata()
+                .and_then(|m| m.key_state())
+                .map(|s| s.as_str()),
             Some("Enabled"),
             "{logical} of kept evidence"
         );

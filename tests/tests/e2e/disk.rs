@@ -16,7 +16,6 @@ use crate::common;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice, Filter, InstanceType};
 use irf_core::steps::DiskAction;
-use irf_runtime::HandlerError;
 use irf_runtime::disk::Disk;
 use irf_runtime::error::ErrorKind;
 use irf_runtime::handlers::disk_snapshot::step;

@@ -31,7 +31,7 @@ fn block_bytes(index: u64) -> Vec<u8> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            (x >> 24) as u8
+            x.to_le_bytes()[3]
         })
         .collect()
 }
@@ -62,8 +62,8 @@ async fn seeded_snapshot(conf: &SdkConfig) -> String {
         let checksum = irf_runtime::digests::b64(&Sha256::digest(&data));
         ebs.put_snapshot_block()
             .snapshot_id(&snap)
-            .block_index(index as i32)
-            .data_length(BLOCK as i32)
+            .block_index(i32::try_from(index).unwrap())
+            .data_length(i32::try_from(BLOCK).unwrap())
             .checksum(checksum)
             .checksum_algorithm(aws_sdk_ebs::types::ChecksumAlgorithm::ChecksumAlgorithmSha256)
             .block_data(data.into())
@@ -73,7 +73,7 @@ async fn seeded_snapshot(conf: &SdkConfig) -> String {
     }
     ebs.complete_snapshot()
         .snapshot_id(&snap)
-        .changed_blocks_count(written_blocks().len() as i32)
+        .changed_blocks_count(i32::try_from(written_blocks().len()).unwrap())
         .send()
         .await
         .expect("CompleteSnapshot");

@@ -19,7 +19,6 @@ use std::sync::Mutex;
 
 use aws_config::SdkConfig;
 use irf_core::steps::MemoryAction;
-use irf_runtime::HandlerError;
 use irf_runtime::custody::Custody;
 use irf_runtime::digests;
 use irf_runtime::error::ErrorKind;
@@ -169,7 +168,7 @@ fn ram_bytes(index: usize, len: u64) -> Vec<u8> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            (x >> 32) as u8
+            x.to_le_bytes()[4]
         })
         .collect()
 }
@@ -190,7 +189,7 @@ fn synthetic_kcore(dir: &Path) -> (PathBuf, PathBuf) {
     elf[32..40].copy_from_slice(&64u64.to_le_bytes()); // e_phoff
     elf[52..54].copy_from_slice(&64u16.to_le_bytes());
     elf[54..56].copy_from_slice(&56u16.to_le_bytes());
-    elf[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+    elf[56..58].copy_from_slice(&u16::try_from(phnum).unwrap().to_le_bytes());
     let mut offset = data_at;
     for (start, end) in RAM {
         let mut ph = vec![0u8; 56];

@@ -35,7 +35,6 @@ use common::incident::{
 };
 use irf_core::contract;
 use irf_core::steps::CaseInput;
-use irf_runtime::HandlerError;
 use irf_runtime::aws::Aws;
 use irf_runtime::containment::{Containment, PriorState, Target};
 use irf_runtime::error::ErrorKind;

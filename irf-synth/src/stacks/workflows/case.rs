@@ -1,18 +1,14 @@
 //! The case around the branches: open, notify, close, and the combined workflow.
 
-use irf_core::asl::{
-    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
-    StateMachine, Task,
-};
+use irf_core::asl::{Catch, ChoiceRule, Flow, GraphBuilder, Parallel, State, StateMachine, Task};
 use irf_core::steps::{
-    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
-    NotifyAction,
+    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, NotifyAction,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::*;
 
-fn open_case(g: &mut GraphBuilder, next: &str) {
+pub(super) fn open_case(g: &mut GraphBuilder, next: &str) {
     g.then(
         "OpenCase",
         State::Task(
@@ -49,7 +45,7 @@ fn open_case(g: &mut GraphBuilder, next: &str) {
     );
 }
 
-fn notify(g: &mut GraphBuilder, name: &str, event: &CaseEvent, next: &str) {
+pub(super) fn notify(g: &mut GraphBuilder, name: &str, event: &CaseEvent, next: &str) {
     g.then(
         name,
         State::Task(
@@ -67,7 +63,7 @@ fn notify(g: &mut GraphBuilder, name: &str, event: &CaseEvent, next: &str) {
     );
 }
 
-fn close_case(g: &mut GraphBuilder, results_path: &str) {
+pub(super) fn close_case(g: &mut GraphBuilder, results_path: &str) {
     g.then(
         "CloseCase",
         State::Task(
@@ -117,7 +113,7 @@ fn close_case(g: &mut GraphBuilder, results_path: &str) {
     );
 }
 
-fn collect(g: &mut GraphBuilder) {
+pub(super) fn collect(g: &mut GraphBuilder) {
     g.then(
         "CollectResult",
         State::Pass {

@@ -1,16 +1,11 @@
 //! The disk branch: snapshot every volume, re-encrypt and share, copy into the security account,
 //! image every copy into the evidence bucket, clean up.
 
-use irf_core::asl::{
-    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
-    StateMachine, Task,
-};
-use irf_core::steps::{
-    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
-    NotifyAction,
-};
-use serde_json::{Value, json};
+use irf_core::asl::{Catch, ChoiceRule, Flow, GraphBuilder, MapState, State, StateMachine, Task};
+use irf_core::steps::{ACTION_FIELD, BranchStatus, CaseEvent, DiskAction, ImagingAction};
+use serde_json::json;
 
+use super::case::{close_case, collect, notify, open_case};
 use super::*;
 
 /// The disk states: snapshot every volume, re-encrypt and share, copy into the security account,

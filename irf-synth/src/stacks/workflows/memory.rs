@@ -1,15 +1,10 @@
 //! The memory branch: preflight, capture through the streamer, verify, clean up.
 
-use irf_core::asl::{
-    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
-    StateMachine, Task,
-};
-use irf_core::steps::{
-    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
-    NotifyAction,
-};
-use serde_json::{Value, json};
+use irf_core::asl::{Catch, ChoiceRule, Flow, GraphBuilder, State, StateMachine};
+use irf_core::steps::{BranchStatus, CaseEvent, MemoryAction};
+use serde_json::json;
 
+use super::case::{close_case, collect, notify, open_case};
 use super::*;
 
 /// The memory states: preflight, capture through presigned URLs, verify. Ends in

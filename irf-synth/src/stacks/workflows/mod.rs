@@ -25,18 +25,11 @@ pub use case::combined_machine;
 pub use disk::{disk_machine, disk_states};
 pub use memory::{memory_machine, memory_states};
 
-use irf_core::asl::{
-    Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, MapState, Parallel, Retry, State,
-    StateMachine, Task,
-};
-use irf_core::steps::{
-    ACTION_FIELD, BranchStatus, CaseAction, CaseEvent, DiskAction, ImagingAction, MemoryAction,
-    NotifyAction,
-};
+use irf_core::asl::{Catch, ChoiceRule, ERROR_RETRYABLE, Flow, GraphBuilder, Retry, State, Task};
+use irf_core::steps::{ACTION_FIELD, BranchStatus};
 use serde_json::{Value, json};
 
 use super::common::pascal;
-
 
 /// Placeholder of the disk snapshot function.
 pub const DISK_SNAPSHOT_FN: &str = "DiskSnapshotFunctionArn";

@@ -2,6 +2,7 @@
 
 use super::*;
 use irf_core::asl::TaskTarget;
+use irf_core::steps::{CaseAction, DiskAction, ImagingAction, MemoryAction, NotifyAction};
 
 #[test]
 fn machines_are_valid_graphs() {
@@ -36,8 +37,7 @@ fn combined_machine_calls_every_function() {
 /// The fields of every step request in `irf-core/tests/fixtures` (which round-trip through
 /// the handlers' types), by action.
 fn fixture_fields() -> Vec<(String, std::collections::BTreeSet<String>)> {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../irf-core/tests/fixtures");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../irf-core/tests/fixtures");
     let mut found = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
@@ -49,8 +49,7 @@ fn fixture_fields() -> Vec<(String, std::collections::BTreeSet<String>)> {
         {
             continue;
         }
-        let json: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let json: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let action = json[ACTION_FIELD].as_str().unwrap().to_owned();
         found.push((action, json.as_object().unwrap().keys().cloned().collect()));
     }
