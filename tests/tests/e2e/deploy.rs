@@ -607,8 +607,46 @@ async fn destroy_with_evidence_removes_what_object_lock_allows_and_keeps_the_key
         .collect();
     let bucket = &resources["EvidenceBucket"];
     let s3 = common::s3(&conf);
-    // Both objects fall under the bucket's default retention; the second also gets a delete
-    // marker, which Object Lock does not protect.
+    // The emulator's CloudFormation creates the bucket without the template's
+    // VersioningConfiguration and ObjectLockConfiguration; apply the same configuration
+    // (versioned, GOVERNANCE for 90 days by default) through the S3 API, as CloudFormation does
+    // on AWS.
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    use aws_sdk_s3::types::{
+        DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+        ObjectLockRule,
+    };
+    s3.put_object_lock_configuration()
+        .bucket(bucket)
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(
+                    ObjectLockRule::builder()
+                        .default_retention(
+                            DefaultRetention::builder()
+                                .mode(ObjectLockRetentionMode::Governance)
+                                .days(90)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Both objects fall under the default retention; the second also gets a delete marker,
+    // which Object Lock does not protect.
     for key in ["case-1/locked.txt", "case-1/marked.txt"] {
         s3.put_object()
             .bucket(bucket)
