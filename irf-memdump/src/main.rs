@@ -1,5 +1,6 @@
 //! `irf-memdump stream --source <SOURCE> (--plan-url <URL> | --plan-file <PATH>) [--kcore <PATH>] [--iomem <PATH>]`
 //! `irf-memdump capture --source <SOURCE> --out <PATH|-> [--kcore <PATH>] [--iomem <PATH>]`
+//! `irf-memdump symbols --out <DIR>`
 //!
 //! Prints one JSON result line on stdout on success (on stderr when the image goes to stdout).
 //! On failure prints one line on stderr and exits 2 for usage and plan errors, 1 for I/O, source
@@ -29,6 +30,10 @@ enum Command {
     /// Read the source, hash it and write it to a new file, a block device or stdout (`-`);
     /// print the same JSON line as `stream` (on stderr when the image goes to stdout).
     Capture(cli::capture::CaptureArgs),
+    /// Copy what the running kernel says about itself (banner, BTF, kallsyms, config,
+    /// osrelease) into a new directory with a manifest of SHA-256 digests, from which an ISF for
+    /// Volatility 3 is built later, elsewhere; print the manifest as one JSON line.
+    Symbols(cli::symbols::SymbolsArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Stream(args) => cli::stream::run(args),
         Command::Capture(args) => cli::capture::run(args),
+        Command::Symbols(args) => cli::symbols::run(args),
     };
     match result {
         Ok(printed) => {

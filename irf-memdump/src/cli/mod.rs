@@ -9,6 +9,7 @@ use irf_memdump::stream::Outcome;
 
 pub(crate) mod capture;
 pub(crate) mod stream;
+pub(crate) mod symbols;
 
 /// Where the image is read from.
 #[derive(Debug, clap::Args)]
@@ -51,6 +52,14 @@ impl Printed {
         let report = Report::new(outcome);
         let line = report.to_line();
         (report, Printed { line, on_stderr })
+    }
+
+    /// A line printed on stdout.
+    pub(crate) fn line(line: String) -> Self {
+        Printed {
+            line,
+            on_stderr: false,
+        }
     }
 
     /// Prints the line.

@@ -8,6 +8,7 @@ mod contain;
 mod context;
 mod evidence;
 mod release;
+mod symbols;
 
 use std::process::ExitCode;
 
@@ -46,11 +47,23 @@ enum Command {
     /// Acquire evidence by hand with the workflow's code.
     #[command(subcommand)]
     Evidence(evidence::Command),
+    /// Volatility 3 symbols for a memory image (needs no org config and no AWS access).
+    #[command(subcommand)]
+    Symbols(symbols::Command),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     context::init_logging(cli.global.verbose);
+    if let Command::Symbols(c) = &cli.command {
+        return match c.run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,6 +82,7 @@ fn main() -> ExitCode {
             Command::Release(a) => a.run(&ctx).await,
             Command::Case(c) => c.run(&ctx).await,
             Command::Evidence(c) => c.run(&ctx).await,
+            Command::Symbols(_) => unreachable!("symbols commands run before the context"),
         }
     });
     match result {
