@@ -9,6 +9,7 @@ mod common;
 mod deploy;
 mod disk;
 mod evidence;
+mod guest;
 mod guard;
 mod memory;
 mod runtime;

@@ -1,0 +1,310 @@
+//! Memory evidence from a real Linux kernel: Debian's 6.1 cloud kernel booted under QEMU
+//! (`scripts/guest-kit`, `scripts/guest-run`), with what runs on a suspect instance running in it:
+//! the rendered preflight blueprint under the guest's bash (a guest-side runner, the guest's
+//! `/init`, stands in for the SSM agent's RunShellScript and nothing else), the static
+//! `irf-memdump` capturing `/proc/kcore` and collecting the symbol bundle, and LiME built from
+//! Debian's source against that kernel's headers, loaded with `insmod` and unloaded. On the host,
+//! the ISF comes from the bundle (`irf-isf`), and the real Volatility 3 of the tools venv opens
+//! both images with only that ISF.
+//!
+//! Needs QEMU and the kit (scripts/guest-kit installs them), cargo-zigbuild (the tools venv) and
+//! Volatility (the tools venv). Without them the tests are skipped with a message, unless
+//! `IRF_REQUIRE_TOOLS=1` (set by `scripts/test`) makes that a failure.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use irf_core::blueprints;
+use irf_isf::builder;
+use irf_isf::bundle::Bundle;
+use irf_synth::deploy::assets::{self, AssetSource};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Guest RAM: enough for the 6.1 cloud kernel and the jobs, small enough to image quickly under
+/// software emulation.
+const GUEST_MIB: u64 = 512;
+
+/// The name the marker process runs under (its `comm`), so pslist can be checked for it.
+const MARKER: &str = "irfmarker";
+
+/// Skips (returns `None`) or, with `IRF_REQUIRE_TOOLS`, fails when `what` is missing.
+fn required<T>(found: Option<T>, what: &str) -> Option<T> {
+    if found.is_none() {
+        assert!(
+            std::env::var_os("IRF_REQUIRE_TOOLS").is_none(),
+            "IRF_REQUIRE_TOOLS is set but {what}"
+        );
+        eprintln!("skipping: {what}");
+    }
+    found
+}
+
+/// The amd64 kit directory `scripts/guest-kit` prints (it installs QEMU and downloads the pinned
+/// packages when they are missing).
+fn kit() -> Option<PathBuf> {
+    let out = Command::new(common::root().join("scripts/guest-kit"))
+        .arg("amd64")
+        .output()
+        .expect("scripts/guest-kit runs");
+    let kit = out.status.success().then(|| {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        PathBuf::from(stdout.lines().last().expect("the kit directory").trim())
+    });
+    required(
+        kit,
+        &format!(
+            "scripts/guest-kit amd64 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The pinned Volatility 3 of the tools venv.
+fn vol() -> Option<PathBuf> {
+    let venv = std::env::var_os("IRF_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join(".venv"));
+    let vol = venv.join("volatility/bin/vol");
+    required(
+        vol.exists().then_some(vol),
+        "Volatility 3 is missing from the tools venv (run scripts/tools-venv)",
+    )
+}
+
+fn sha256_file(path: &Path) -> String {
+    let mut hasher = Sha256::new();
+    let mut file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::io::copy(&mut file, &mut hasher).unwrap();
+    hex::encode(hasher.finalize())
+}
+
+/// `key=value` lines of the job's stdout.
+fn values(out: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(out.join("stdout"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// `sha256sum` lines: digest by file name.
+fn guest_digests(path: &Path) -> BTreeMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(digest, file)| {
+            let name = Path::new(file.trim()).file_name().unwrap();
+            (name.to_string_lossy().into_owned(), digest.to_owned())
+        })
+        .collect()
+}
+
+/// Runs a Volatility plugin on `image` with the symbols in `symbols` only (no downloads) and
+/// returns its JSON rows.
+fn volatility(vol: &Path, symbols: &Path, cache: &Path, image: &Path, plugin: &str) -> Vec<Value> {
+    let out = Command::new(vol)
+        .args(["--offline", "-q", "-r", "json", "--cache-path"])
+        .arg(cache)
+        .arg("-s")
+        .arg(symbols)
+        .arg("-f")
+        .arg(image)
+        .arg(plugin)
+        .output()
+        .expect("vol runs");
+    assert!(
+        out.status.success(),
+        "vol {plugin} on {} failed ({}):\n{}",
+        image.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "vol {plugin}: not JSON ({e}):\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let rows = rows.as_array().expect("rows").clone();
+    assert!(!rows.is_empty(), "vol {plugin} on {} found nothing", image.display());
+    rows
+}
+
+/// Flattens pstree's nested rows (`__children`).
+fn flatten(rows: &[Value], out: &mut Vec<Value>) {
+    for r in rows {
+        out.push(r.clone());
+        if let Some(children) = r.get("__children").and_then(Value::as_array) {
+            flatten(children, out);
+        }
+    }
+}
+
+/// The captures' first bytes are LiME's magic and version 1.
+fn assert_lime(path: &Path) {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(path)
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    assert_eq!(&head[..4], &0x4C69_4D45u32.to_le_bytes(), "{} is LiME", path.display());
+    assert_eq!(&head[4..], &1u32.to_le_bytes(), "{} is LiME version 1", path.display());
+}
+
+#[test]
+fn kcore_and_lime_captures_of_a_real_kernel_open_in_volatility_with_the_isf_of_their_bundle() {
+    let Some(kit) = kit() else { return };
+    let Some(vol) = vol() else { return };
+    let root = common::root();
+    let work = tempfile::tempdir().unwrap();
+    let job = work.path().join("job");
+    std::fs::create_dir(&job).unwrap();
+
+    // What the instance gets: the static streamer (built as the Lambda asset's is), the
+    // preflight as the SSM document carries it, and LiME built against the guest's headers.
+    let memdump = assets::streamer(
+        &AssetSource::Build {
+            workspace: root.clone(),
+        },
+        "x86_64",
+    )
+    .expect("the static x86_64 irf-memdump builds")
+    .expect("a build yields the binary");
+    std::fs::write(job.join("irf-memdump"), memdump).unwrap();
+    std::fs::write(
+        job.join("preflight.sh"),
+        blueprints::MEMORY_PREFLIGHT
+            .render(&serde_json::json!({}))
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(kit.join("lime.ko"), job.join("lime.ko")).unwrap();
+    std::fs::write(
+        job.join("job.sh"),
+        format!(
+            r#"set -eu
+chmod +x /job/irf-memdump
+cp /bin/bash /tmp/{MARKER}
+/tmp/{MARKER} -c 'while :; do sleep 1; done' &
+echo "marker_pid=$!"
+echo "preflight=$(SSM_Methods=kcore,lime bash /job/preflight.sh)"
+/job/irf-memdump symbols --out "$IRF_OUT/symbols" > "$IRF_OUT/symbols.json"
+/job/irf-memdump capture --source kcore --out "$IRF_OUT/kcore.lime" > "$IRF_OUT/kcore.json"
+insmod /job/lime.ko "path=$IRF_OUT/lime.lime" format=lime
+rmmod lime
+sha256sum "$IRF_OUT/kcore.lime" "$IRF_OUT/lime.lime" > "$IRF_OUT/guest.sha256"
+"#
+        ),
+    )
+    .unwrap();
+
+    let out = work.path().join("out");
+    let status = Command::new(root.join("scripts/guest-run"))
+        .arg("--kit")
+        .arg(&kit)
+        .args(["--memory", &GUEST_MIB.to_string()])
+        .args(["--out-size", &(GUEST_MIB * 2 + 512).to_string()])
+        .args(["--timeout", "900"])
+        .arg(&job)
+        .arg(&out)
+        .status()
+        .expect("scripts/guest-run runs");
+    let stderr = std::fs::read_to_string(out.join("stderr")).unwrap_or_default();
+    assert!(status.success(), "the guest job failed ({status}):\n{stderr}");
+
+    // The preflight saw the guest as it is.
+    let v = values(&out);
+    let preflight: Value = serde_json::from_str(&v["preflight"]).expect("preflight JSON");
+    assert_eq!(preflight["arch"], "x86_64");
+    assert_eq!(preflight["lockdown"], "none");
+    assert_eq!(preflight["kcore_readable"], true);
+    assert_eq!(preflight["module_sig_enforce"], false);
+    assert_eq!(preflight["method"], "kcore");
+    let ram_kib = preflight["mem_total_kib"].as_u64().unwrap();
+    assert!(
+        ram_kib > GUEST_MIB * 1024 / 2 && ram_kib <= GUEST_MIB * 1024,
+        "MemTotal {ram_kib} KiB for {GUEST_MIB} MiB of RAM"
+    );
+
+    // Every capture's SHA-256 agrees three ways: the streamer's report, an independent read in
+    // the guest (sha256sum), and the host's read of the bytes that left the guest.
+    let guest = guest_digests(&out.join("guest.sha256"));
+    let kcore_image = out.join("kcore.lime");
+    let lime_image = out.join("lime.lime");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("kcore.json")).unwrap()).unwrap();
+    assert_eq!(report["source"], "kcore");
+    assert_eq!(report["format"], "lime");
+    let kcore_sha = sha256_file(&kcore_image);
+    assert_eq!(report["sha256"], kcore_sha.as_str());
+    assert_eq!(guest["kcore.lime"], kcore_sha);
+    assert_eq!(
+        report["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&kcore_image).unwrap().len()
+    );
+    assert_eq!(guest["lime.lime"], sha256_file(&lime_image));
+    assert_lime(&kcore_image);
+    assert_lime(&lime_image);
+
+    // The ISF from the bundle the guest collected, checked against its manifest on load.
+    let bundle = Bundle::load(&out.join("symbols")).expect("the bundle verifies");
+    assert_eq!(
+        bundle.osrelease(),
+        std::fs::read_to_string(kit.join("kit.env"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("KIT_KERNEL_RELEASE="))
+            .unwrap()
+    );
+    let isf = builder::build(&bundle).expect("a strict ISF builds from the guest's bundle");
+    let symbols = work.path().join("symbols");
+    std::fs::create_dir_all(symbols.join("linux")).unwrap();
+    let isf_path = symbols.join(format!("linux/irf-{}.json.xz", bundle.osrelease()));
+    irf_isf::xz::write_json_xz(&isf, &isf_path).unwrap();
+    // Volatility validates an ISF against its schema once and caches the result; a cache under
+    // target/ keeps later runs from paying for it again.
+    let cache = root.join("target/volatility-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+
+    let marker_pid: u64 = v["marker_pid"].parse().unwrap();
+    for image in [&kcore_image, &lime_image] {
+        let pslist = volatility(&vol, &symbols, &cache, image, "linux.pslist.PsList");
+        assert!(
+            pslist
+                .iter()
+                .any(|r| r["PID"] == marker_pid && r["COMM"] == MARKER),
+            "pslist of {} shows the marker {MARKER} with PID {marker_pid}: {pslist:?}",
+            image.display()
+        );
+        assert!(
+            pslist.iter().any(|r| r["PID"] == 1),
+            "pslist of {} shows init",
+            image.display()
+        );
+        let mut tree = Vec::new();
+        flatten(
+            &volatility(&vol, &symbols, &cache, image, "linux.pstree.PsTree"),
+            &mut tree,
+        );
+        assert!(
+            tree.iter().any(|r| r["PID"] == marker_pid),
+            "pstree of {} holds the marker",
+            image.display()
+        );
+    }
+    // LiME was loaded while it dumped: its own image lists it, the kcore one (taken before) not.
+    let module = |image: &Path| {
+        volatility(&vol, &symbols, &cache, image, "linux.lsmod.Lsmod")
+            .iter()
+            .any(|r| r["Name"] == "lime")
+    };
+    assert!(module(&lime_image), "lsmod of the LiME image shows lime");
+    assert!(!module(&kcore_image), "lsmod of the kcore image, taken before insmod, does not");
+}
