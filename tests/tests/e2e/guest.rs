@@ -308,3 +308,54 @@ sha256sum "$IRF_OUT/kcore.lime" "$IRF_OUT/lime.lime" > "$IRF_OUT/guest.sha256"
     assert!(module(&lime_image), "lsmod of the LiME image shows lime");
     assert!(!module(&kcore_image), "lsmod of the kcore image, taken before insmod, does not");
 }
+
+#[test]
+fn under_lockdown_the_preflight_of_a_real_kernel_chooses_kcore_and_says_why_not_lime() {
+    let Some(kit) = kit() else { return };
+    let root = common::root();
+    let work = tempfile::tempdir().unwrap();
+    let job = work.path().join("job");
+    std::fs::create_dir(&job).unwrap();
+    std::fs::write(
+        job.join("preflight.sh"),
+        blueprints::MEMORY_PREFLIGHT
+            .render(&serde_json::json!({}))
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(kit.join("lime.ko"), job.join("lime.ko")).unwrap();
+    // LiME first, as an org that prefers it would configure; the kernel refuses the unsigned
+    // module, and the preflight must know that before anything is loaded.
+    std::fs::write(
+        job.join("job.sh"),
+        r#"set -eu
+echo "preflight=$(SSM_Methods=lime,kcore bash /job/preflight.sh)"
+if insmod /job/lime.ko "path=$IRF_OUT/mem.lime" format=lime 2>/dev/null; then
+  echo "insmod=loaded"
+else
+  echo "insmod=refused"
+fi
+"#,
+    )
+    .unwrap();
+    let out = work.path().join("out");
+    let status = Command::new(root.join("scripts/guest-run"))
+        .arg("--kit")
+        .arg(&kit)
+        .args(["--append", "lockdown=integrity", "--timeout", "300"])
+        .arg(&job)
+        .arg(&out)
+        .status()
+        .expect("scripts/guest-run runs");
+    assert!(status.success(), "the guest job failed ({status})");
+    let v = values(&out);
+    let preflight: Value = serde_json::from_str(&v["preflight"]).expect("preflight JSON");
+    assert_eq!(preflight["lockdown"], "integrity");
+    assert_eq!(preflight["method"], "kcore", "{preflight}");
+    let reason = preflight["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("lime: lockdown=integrity blocks unsigned modules"),
+        "the record says why LiME was not chosen: {reason}"
+    );
+    assert_eq!(v["insmod"], "refused", "the kernel really refuses the module");
+}
