@@ -164,12 +164,14 @@ pub mod evidence_keys {
     }
 }
 
-/// S3 key layout of the memory-modules bucket, fixed so that existing module factories keep
-/// working.
+/// S3 key layout of the memory-modules bucket (the module factory writes it, the memory
+/// workflow reads it).
 pub mod module_keys {
-    /// LiME module for one distribution and kernel: `<osname>/<kernel>/lime-<kernel>.ko`.
-    pub fn lime_module(os_name: &str, kernel: &str) -> String {
-        format!("{os_name}/{kernel}/lime-{kernel}.ko")
+    /// LiME module for one distribution release and kernel:
+    /// `<ID>/<VERSION_ID>/<kernel>/lime-<kernel>.ko`, from `/etc/os-release` and `uname -r`
+    /// (a display name such as `PRETTY_NAME` changes with point releases; these do not).
+    pub fn lime_module(os_id: &str, os_version_id: &str, kernel: &str) -> String {
+        format!("{os_id}/{os_version_id}/{kernel}/lime-{kernel}.ko")
     }
 
     /// The static memory streamer for instances of `arch` (`uname -m`: `x86_64`, `aarch64`):
@@ -198,8 +200,8 @@ mod tests {
             "C1/333333333333/i-0abc/memory/i-0abc.lime"
         );
         assert_eq!(
-            super::module_keys::lime_module("Amazon_Linux_2023", "6.1.0"),
-            "Amazon_Linux_2023/6.1.0/lime-6.1.0.ko"
+            super::module_keys::lime_module("amzn", "2023", "6.1.0"),
+            "amzn/2023/6.1.0/lime-6.1.0.ko"
         );
     }
 }

@@ -25,7 +25,7 @@ use irf_core::contract::{self, evidence_keys, module_keys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use irf_core::steps::{Capture, Case, MethodChoice, Receipts, SentCommand};
+use irf_core::steps::{Capture, Case, MethodChoice, PreflightReport, Receipts, SentCommand};
 
 use crate::custody::{Artifact, Custody, Record};
 use crate::error::{self, HandlerError, Result};
@@ -329,22 +329,21 @@ impl<R: CommandRunner> Memory<R> {
                         stdout.chars().take(300).collect::<String>()
                     ))
                 })?;
-                let method = report
-                    .get("method")
-                    .and_then(Value::as_str)
-                    .unwrap_or("none")
-                    .to_owned();
+                let report: PreflightReport = serde_json::from_value(report).map_err(|e| {
+                    HandlerError::fatal(format!(
+                        "preflight {} printed a report this workflow cannot read ({e}); is the \
+                         memory-preflight document of the same IRF version?",
+                        command.command_id
+                    ))
+                })?;
+                let method = report.method.clone();
                 if method != "none" && !self.methods.contains(&method) {
                     return Err(HandlerError::fatal(format!(
                         "preflight chose {method:?}, which is not a configured method ({})",
                         self.methods.join(",")
                     )));
                 }
-                let reason = report
-                    .get("reason")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
+                let reason = report.reason.clone();
                 Ok(MethodChoice {
                     method,
                     reason,
@@ -370,13 +369,13 @@ impl<R: CommandRunner> Memory<R> {
                 .map_err(|e| HandlerError::fatal(format!("{state_key} is corrupt: {e}")));
         }
         let p = &choice.preflight;
-        let arch = p.get("arch").and_then(Value::as_str).unwrap_or_default();
+        let arch = p.arch.as_str();
         if !matches!(arch, "x86_64" | "aarch64") {
             return Err(HandlerError::fatal(format!(
                 "no streamer for architecture {arch:?}"
             )));
         }
-        let ram = p.get("mem_total_kib").and_then(Value::as_u64).unwrap_or(0) * 1024;
+        let ram = p.mem_total_kib * 1024;
         if ram == 0 {
             return Err(HandlerError::fatal("the preflight reported no RAM size"));
         }
@@ -458,9 +457,7 @@ impl<R: CommandRunner> Memory<R> {
             ),
         ]);
         if choice.method == "lime" {
-            let os = p.get("os_name").and_then(Value::as_str).unwrap_or_default();
-            let kernel = p.get("kernel").and_then(Value::as_str).unwrap_or_default();
-            let module = module_keys::lime_module(os, kernel);
+            let module = module_keys::lime_module(&p.os_id, &p.os_version_id, &p.kernel);
             params.insert(
                 "ModuleSha256".to_owned(),
                 self.listed_sha256(&module).await?,

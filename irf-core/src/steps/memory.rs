@@ -15,6 +15,36 @@ pub struct SentCommand {
     pub instance_id: String,
 }
 
+/// The preflight's one-line JSON report (the `memory-preflight` document), as the host printed it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreflightReport {
+    /// `uname -m`: `x86_64` or `aarch64` pick the streamer.
+    pub arch: String,
+    /// `uname -r`, the kernel a LiME module must be built for.
+    pub kernel: String,
+    /// `/etc/os-release` `ID` (`amzn`, `ubuntu`, `debian`, `rhel`, ...).
+    pub os_id: String,
+    /// `/etc/os-release` `VERSION_ID` (`2023`, `22.04`, ...; `rolling` when absent).
+    pub os_version_id: String,
+    /// `PRETTY_NAME` with spaces as underscores, for people.
+    pub os_name: String,
+    /// The lockdown mode in `/sys/kernel/security/lockdown` (`none`, `integrity`,
+    /// `confidentiality`) or `absent`.
+    pub lockdown: String,
+    /// Whether the first byte of `/proc/kcore` could be read.
+    pub kcore_readable: bool,
+    /// Whether the kernel refuses unsigned modules (`module.sig_enforce`).
+    pub module_sig_enforce: bool,
+    /// `MemTotal` of `/proc/meminfo`, KiB.
+    pub mem_total_kib: u64,
+    /// Free space in `/dev/shm`, KiB.
+    pub shm_free_kib: u64,
+    /// The method chosen (`kcore`, `lime`) or `none`.
+    pub method: String,
+    /// Why, per method considered.
+    pub reason: String,
+}
+
 /// The method the preflight chose, and what it saw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -23,8 +53,8 @@ pub struct MethodChoice {
     pub method: String,
     /// Why, per method considered.
     pub reason: String,
-    /// The preflight's JSON report, as the host printed it.
-    pub preflight: Value,
+    /// The preflight's JSON report.
+    pub preflight: PreflightReport,
 }
 
 /// A capture in progress.

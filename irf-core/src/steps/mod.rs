@@ -22,7 +22,8 @@ pub use disk::{
     VolumeSnapshot,
 };
 pub use memory::{
-    Capture, MemoryAction, MemoryStep, MethodChoice, PartReceipt, Receipts, SentCommand,
+    Capture, MemoryAction, MemoryStep, MethodChoice, PartReceipt, PreflightReport, Receipts,
+    SentCommand,
 };
 
 use serde::{Deserialize, Serialize};

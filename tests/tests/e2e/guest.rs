@@ -194,6 +194,7 @@ chmod +x /job/irf-memdump
 cp /bin/bash /tmp/{MARKER}
 /tmp/{MARKER} -c 'while :; do sleep 1; done' &
 echo "marker_pid=$!"
+echo "uname_r=$(uname -r)"
 echo "preflight=$(SSM_Methods=kcore,lime bash /job/preflight.sh)"
 /job/irf-memdump symbols --out "$IRF_OUT/symbols" > "$IRF_OUT/symbols.json"
 /job/irf-memdump capture --source kcore --out "$IRF_OUT/kcore.lime" > "$IRF_OUT/kcore.json"
@@ -223,6 +224,10 @@ sha256sum "$IRF_OUT/kcore.lime" "$IRF_OUT/lime.lime" > "$IRF_OUT/guest.sha256"
     let v = values(&out);
     let preflight: Value = serde_json::from_str(&v["preflight"]).expect("preflight JSON");
     assert_eq!(preflight["arch"], "x86_64");
+    // The kit's /etc/os-release (ID=irf-guest, VERSION_ID=12) keys the modules.
+    assert_eq!(preflight["os_id"], "irf-guest");
+    assert_eq!(preflight["os_version_id"], "12");
+    assert_eq!(preflight["kernel"], v["uname_r"].as_str());
     assert_eq!(preflight["lockdown"], "none");
     assert_eq!(preflight["kcore_readable"], true);
     assert_eq!(preflight["module_sig_enforce"], false);

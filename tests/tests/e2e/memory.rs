@@ -329,7 +329,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     .await;
     let module = b"\x7fELF not really a kernel module".to_vec();
     let module_key =
-        irf_core::contract::module_keys::lime_module("Amazon_Linux_2023", "6.1.0-test");
+        irf_core::contract::module_keys::lime_module("amzn", "2023", "6.1.0-test");
     put(&s3, &modules, &module_key, module.clone()).await;
     put(
         &s3,
@@ -344,7 +344,8 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let lime_file = dir.path().join("memory.lime");
     std::fs::write(&lime_file, expected_lime()).unwrap();
     let preflight = |method: &str| {
-        json!({"arch": "x86_64", "kernel": "6.1.0-test", "os_name": "Amazon_Linux_2023", "lockdown": "none",
+        json!({"arch": "x86_64", "kernel": "6.1.0-test", "os_id": "amzn", "os_version_id": "2023",
+               "os_name": "Amazon_Linux_2023", "lockdown": "none",
                "kcore_readable": true, "module_sig_enforce": false, "mem_total_kib": 12 * 1024,
                "shm_free_kib": 100_000, "method": method, "reason": format!("{method}: usable")})
     };
