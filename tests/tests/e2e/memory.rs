@@ -328,8 +328,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     )
     .await;
     let module = b"\x7fELF not really a kernel module".to_vec();
-    let module_key =
-        irf_core::contract::module_keys::lime_module("amzn", "2023", "6.1.0-test");
+    let module_key = irf_core::contract::module_keys::lime_module("amzn", "2023", "6.1.0-test");
     put(&s3, &modules, &module_key, module.clone()).await;
     put(
         &s3,
