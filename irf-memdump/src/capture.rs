@@ -7,7 +7,7 @@
 //! start. Both are flushed to stable storage before the report is printed.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileTypeExt as _;
 use std::path::PathBuf;
 use std::thread;
@@ -127,7 +127,7 @@ pub fn run(mut source: Source, output: &mut Output) -> Result<Outcome> {
         source,
     };
     loop {
-        let n = read_full(&mut source.reader, &mut buf).map_err(|source| Error::Read {
+        let n = stream::read_full(&mut source.reader, &mut buf).map_err(|source| Error::Read {
             offset: total,
             source,
         })?;
@@ -167,20 +167,6 @@ pub fn run(mut source: Source, output: &mut Output) -> Result<Outcome> {
         lime_problem,
         seconds: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Reads until `buf` is full or EOF; returns the bytes read.
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match reader.read(&mut buf[done..]) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 #[cfg(test)]

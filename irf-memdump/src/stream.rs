@@ -210,7 +210,7 @@ fn feed(rx: mpsc::Receiver<&[u8]>, mut update: impl FnMut(&[u8])) {
 }
 
 /// Reads until `buf` is full or EOF; returns the bytes read.
-fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_full(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut done = 0;
     while done < buf.len() {
         match reader.read(&mut buf[done..]) {
