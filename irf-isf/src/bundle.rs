@@ -45,7 +45,8 @@ pub const CONFIG: &str = "config";
 pub const CONFIG_GZ: &str = "config.gz";
 
 const REQUIRED: [&str; 4] = [VERSION, BTF, KALLSYMS, OSRELEASE];
-const KNOWN: [&str; 6] = [VERSION, BTF, KALLSYMS, OSRELEASE, CONFIG, CONFIG_GZ];
+/// Every file a bundle may hold besides its manifest.
+pub const KNOWN: [&str; 6] = [VERSION, BTF, KALLSYMS, OSRELEASE, CONFIG, CONFIG_GZ];
 
 /// What can go wrong writing or reading a bundle.
 #[derive(Debug, thiserror::Error)]
@@ -321,22 +322,29 @@ pub struct Sources {
 impl Sources {
     /// The running kernel's files.
     pub fn live() -> Sources {
-        let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        Sources::under(Path::new("/"))
+    }
+
+    /// The same files under `root` instead of `/` (`root/proc/version`, `root/sys/kernel/btf/
+    /// vmlinux`, ...): a kernel's files copied or mounted elsewhere.
+    pub fn under(root: &Path) -> Sources {
+        let at = |path: &str| root.join(path);
+        let release = fs::read_to_string(at("proc/sys/kernel/osrelease")).unwrap_or_default();
         let mut configs = Vec::new();
         if !release.trim().is_empty() {
-            configs.push(PathBuf::from(format!("/boot/config-{}", release.trim())));
+            configs.push(at(&format!("boot/config-{}", release.trim())));
         }
-        configs.push(PathBuf::from("/proc/config.gz"));
+        configs.push(at("proc/config.gz"));
         Sources {
-            version: "/proc/version".into(),
-            btf: "/sys/kernel/btf/vmlinux".into(),
-            kallsyms: "/proc/kallsyms".into(),
-            osrelease: "/proc/sys/kernel/osrelease".into(),
+            version: at("proc/version"),
+            btf: at("sys/kernel/btf/vmlinux"),
+            kallsyms: at("proc/kallsyms"),
+            osrelease: at("proc/sys/kernel/osrelease"),
             configs,
-            kptr_restrict: "/proc/sys/kernel/kptr_restrict".into(),
-            ostype: "/proc/sys/kernel/ostype".into(),
-            hostname: "/proc/sys/kernel/hostname".into(),
-            kernel_version: "/proc/sys/kernel/version".into(),
+            kptr_restrict: at("proc/sys/kernel/kptr_restrict"),
+            ostype: at("proc/sys/kernel/ostype"),
+            hostname: at("proc/sys/kernel/hostname"),
+            kernel_version: at("proc/sys/kernel/version"),
             machine: std::env::consts::ARCH.to_owned(),
             captured_at: None,
         }
@@ -363,10 +371,40 @@ fn kallsyms_has_addresses(text: &[u8]) -> bool {
 }
 
 /// Collects a bundle from `sources` into `out_dir` (created if missing; it must hold no bundle
-/// yet). Everything is read and checked before anything is written: kallsyms with only zero
-/// addresses (kptr_restrict) fails with how to fix it, and so do a BTF without BTF's magic and a
-/// banner that is not one. Returns the manifest written.
+/// yet). Everything is read and checked before anything is written (see [`collect_files`]).
+/// Returns the manifest written.
 pub fn collect(out_dir: &Path, sources: &Sources) -> Result<Manifest, BundleError> {
+    let manifest_path = out_dir.join(MANIFEST);
+    if manifest_path.exists() {
+        return Err(BundleError::Exists(out_dir.to_owned()));
+    }
+    let (manifest, files) = collect_files(sources)?;
+    let io_err = |path: &Path| {
+        let path = path.to_owned();
+        move |source| BundleError::Io { path, source }
+    };
+    fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
+    for (name, data) in &files {
+        let path = out_dir.join(name);
+        fs::write(&path, data).map_err(io_err(&path))?;
+    }
+    fs::write(&manifest_path, manifest_json(&manifest)).map_err(io_err(&manifest_path))?;
+    Ok(manifest)
+}
+
+/// The manifest as the bundle stores it (pretty JSON and a newline).
+pub fn manifest_json(manifest: &Manifest) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(manifest).expect("a manifest serializes");
+    json.push(b'\n');
+    json
+}
+
+/// Reads a bundle from `sources` into memory: its manifest and its files by name (the manifest
+/// not among them). kallsyms with only zero addresses (kptr_restrict) fails with how to fix it,
+/// and so do a BTF without BTF's magic and a banner that is not one.
+pub fn collect_files(
+    sources: &Sources,
+) -> Result<(Manifest, BTreeMap<&'static str, Vec<u8>>), BundleError> {
     let version = read(&sources.version)?;
     if !version.starts_with(b"Linux version ") {
         return Err(BundleError::NotBanner(sources.version.clone()));
@@ -419,21 +457,10 @@ pub fn collect(out_dir: &Path, sources: &Sources) -> Result<Manifest, BundleErro
     files.insert(BTF, btf);
     files.insert(OSRELEASE, osrelease);
 
-    let manifest_path = out_dir.join(MANIFEST);
-    if manifest_path.exists() {
-        return Err(BundleError::Exists(out_dir.to_owned()));
-    }
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| BundleError::Io { path, source }
-    };
-    fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
-    let mut entries = BTreeMap::new();
-    for (name, data) in &files {
-        let path = out_dir.join(name);
-        fs::write(&path, data).map_err(io_err(&path))?;
-        entries.insert((*name).to_owned(), entry(data));
-    }
+    let entries = files
+        .iter()
+        .map(|(name, data)| ((*name).to_owned(), entry(data)))
+        .collect();
     let manifest = Manifest {
         bundle_format: BUNDLE_FORMAT,
         captured_at: sources
@@ -444,10 +471,33 @@ pub fn collect(out_dir: &Path, sources: &Sources) -> Result<Manifest, BundleErro
         kptr_restrict,
         uname,
     };
-    let mut json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-    json.push(b'\n');
-    fs::write(&manifest_path, json).map_err(io_err(&manifest_path))?;
-    Ok(manifest)
+    Ok((manifest, files))
+}
+
+/// What the streamer reports about the symbol bundle it uploaded beside a memory image (the
+/// `symbols` of its receipts). The bundle never decides whether memory is captured: a host whose
+/// kernel hides its symbols still gets its memory taken, and the receipt says why no bundle came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SymbolsReceipt {
+    /// The manifest and every file it lists were uploaded.
+    Uploaded {
+        /// SHA-256 of `manifest.json` as uploaded, computed on the host.
+        manifest_sha256: String,
+        /// Size of `manifest.json` in bytes.
+        manifest_size: u64,
+        /// The files the manifest lists (its own digests of them).
+        files: BTreeMap<String, FileEntry>,
+        /// The kernel release (`uname -r`).
+        release: String,
+    },
+    /// No usable bundle: why (collection refused, or an upload failed).
+    Failed {
+        /// `collect` or `upload`.
+        stage: String,
+        /// The error.
+        error: String,
+    },
 }
 
 fn entry(data: &[u8]) -> FileEntry {

@@ -138,10 +138,9 @@ pub fn run(mut source: Source, output: &mut Output) -> Result<Outcome> {
         if let Some(t) = tracker.as_mut() {
             t.observe(filled);
         }
-        let ImageHasher { sha256, md5 } = &mut image;
+        let ImageHasher { sha256 } = &mut image;
         let written = thread::scope(|scope| {
             scope.spawn(|| sha2::Digest::update(sha256, filled));
-            scope.spawn(|| md5::Digest::update(md5, filled));
             output.write_all(filled)
         });
         written.map_err(|e| write_error(output, total, e))?;
@@ -193,7 +192,6 @@ mod tests {
         assert_eq!(std::fs::read(&out_path).unwrap(), data);
         assert_eq!(outcome.bytes, u64::try_from(data.len()).unwrap());
         assert_eq!(outcome.digests.sha256, hash::sha256(&data));
-        assert_eq!(outcome.digests.md5, hash::md5(&data));
         assert_eq!(outcome.format, "raw");
         assert!(outcome.parts.is_empty());
     }

@@ -93,6 +93,14 @@ pub enum Error {
         /// Why (HTTP status and the start of the body, or the transport error).
         reason: String,
     },
+    /// A file of the symbol bundle could not be uploaded.
+    #[error("upload of symbol file {file} failed: {reason}")]
+    SymbolUpload {
+        /// The bundle file name.
+        file: String,
+        /// Why (HTTP status and the start of the body, or the transport error).
+        reason: String,
+    },
     /// The receipts could not be written after every part was uploaded.
     #[error("writing the receipts failed (every part was uploaded): {0}")]
     Receipts(String),

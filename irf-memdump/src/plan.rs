@@ -3,9 +3,17 @@
 //!
 //! ```json
 //! {"version": 1, "case_id": "…", "object_key": "…", "part_size": 16777216,
-//!  "parts": [{"number": 1, "url": "https://…"}, {"number": 2, "url": "https://…"}]}
+//!  "parts": [{"number": 1, "url": "https://…"}, {"number": 2, "url": "https://…"}],
+//!  "receipts_url": "https://…",
+//!  "symbols": {"manifest.json": "https://…", "btf": "https://…", "kallsyms": "https://…", …}}
 //! ```
+//!
+//! `symbols` (optional) holds one presigned `PutObject` URL per file of the kernel's symbol bundle
+//! ([`irf_isf::bundle`]), which `stream` uploads before the image ([`crate::symbols`]).
 
+use std::collections::BTreeMap;
+
+use irf_isf::bundle;
 use serde::{Deserialize, Serialize};
 
 /// The only plan version understood.
@@ -35,6 +43,10 @@ pub struct Plan {
     /// `ListParts`. S3 checks every ETag again when the upload is completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipts_url: Option<String>,
+    /// Presigned `PutObject` URLs for the symbol bundle, by file name (`manifest.json` and the
+    /// names of [`bundle::KNOWN`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<BTreeMap<String, String>>,
 }
 
 /// One part of the plan.
@@ -80,6 +92,19 @@ pub enum PlanError {
         expected: u64,
         /// The number it has.
         found: u32,
+    },
+    /// `symbols` names a file that is not part of a symbol bundle.
+    #[error(
+        "symbols.{0}: not a file of the symbol bundle (expected manifest.json, version, btf, kallsyms, osrelease, config or config.gz)"
+    )]
+    SymbolName(String),
+    /// A symbol file URL is not an http(s) URL.
+    #[error("symbols.{name}: must start with https:// (or http://), got {prefix:?}")]
+    SymbolUrl {
+        /// The file name.
+        name: String,
+        /// The start of the value (never the signature).
+        prefix: String,
     },
     /// A part URL is not an http(s) URL.
     #[error("parts[{index}].url: must start with https:// (or http://), got {prefix:?}")]
@@ -129,9 +154,21 @@ impl Plan {
                     found: part.number,
                 });
             }
-            if !(part.url.starts_with("https://") || part.url.starts_with("http://")) {
+            if !is_http(&part.url) {
                 let prefix = part.url.chars().take(12).collect();
                 return Err(PlanError::PartUrl { index, prefix });
+            }
+        }
+        for (name, url) in self.symbols.iter().flatten() {
+            if name != bundle::MANIFEST && !bundle::KNOWN.contains(&name.as_str()) {
+                return Err(PlanError::SymbolName(name.clone()));
+            }
+            if !is_http(url) {
+                let prefix = url.chars().take(12).collect();
+                return Err(PlanError::SymbolUrl {
+                    name: name.clone(),
+                    prefix,
+                });
             }
         }
         Ok(())
@@ -141,6 +178,10 @@ impl Plan {
     pub fn capacity(&self) -> u64 {
         self.parts.len() as u64 * self.part_size
     }
+}
+
+fn is_http(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
 }
 
 /// A URL without its query string (the presigned signature and token), for messages.
@@ -187,6 +228,33 @@ mod tests {
             r#"{{"version": 1, "case_id": "c-1", "object_key": "cases/c-1/memory.lime", "part_size": {part_size}, "parts": [{}]}}"#,
             parts.join(",")
         )
+    }
+
+    fn with_symbols(files: &[(&str, &str)]) -> String {
+        let map: BTreeMap<&str, &str> = files.iter().copied().collect();
+        let plan = plan_json(16 << 20, &[1]);
+        format!(
+            "{}, \"symbols\": {}}}",
+            plan.strip_suffix('}').unwrap(),
+            serde_json::to_string(&map).unwrap()
+        )
+    }
+
+    #[test]
+    fn accepts_symbol_urls_for_the_bundle_files() {
+        let plan = Plan::from_json(&with_symbols(&[
+            ("manifest.json", "https://b/m?X-Amz-Signature=s"),
+            ("btf", "https://b/btf?X-Amz-Signature=s"),
+            ("config.gz", "http://127.0.0.1:5000/b/c?X-Amz-Signature=s"),
+        ]))
+        .unwrap();
+        assert_eq!(plan.symbols.unwrap().len(), 3);
+        assert!(
+            Plan::from_json(&plan_json(16 << 20, &[1]))
+                .unwrap()
+                .symbols
+                .is_none()
+        );
     }
 
     #[test]
@@ -243,6 +311,14 @@ mod tests {
                 "invalid type: string \"1\"",
             ),
             ("not json".to_string(), "expected ident"),
+            (
+                with_symbols(&[("vmlinux", "https://b/k?X-Amz-Signature=s")]),
+                "symbols.vmlinux: not a file of the symbol bundle",
+            ),
+            (
+                with_symbols(&[("btf", "file:///tmp/btf")]),
+                "symbols.btf: must start with https://",
+            ),
         ];
         for (json, want) in cases {
             let e = Plan::from_json(&json).unwrap_err().to_string();

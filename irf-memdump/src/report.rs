@@ -7,8 +7,8 @@ use crate::kcore::Skipped;
 use crate::lime::Range;
 use crate::stream::Outcome;
 
-/// Result format version.
-pub const VERSION: u32 = 1;
+/// Result format version (2: the host no longer computes the image's MD5).
+pub const VERSION: u32 = 2;
 /// Ranges are listed only up to this many; above it only `range_count` is given.
 pub const MAX_LISTED_RANGES: usize = 200;
 /// Skipped ranges (longer entries) are listed only up to this many.
@@ -29,8 +29,6 @@ pub struct Report {
     pub bytes: u64,
     /// Hex SHA-256 of the image.
     pub sha256: String,
-    /// Hex MD5 of the image.
-    pub md5: String,
     /// Parts uploaded.
     pub parts: usize,
     /// The plan's part size.
@@ -58,7 +56,6 @@ impl Report {
             format: outcome.format,
             bytes: outcome.bytes,
             sha256: hex::encode(outcome.digests.sha256),
-            md5: hex::encode(outcome.digests.md5),
             parts: outcome.parts.len(),
             part_size: outcome.part_size,
             ranges: (outcome.ranges.len() <= MAX_LISTED_RANGES).then(|| outcome.ranges.clone()),
@@ -87,10 +84,7 @@ mod tests {
             source: "kcore",
             format: "lime",
             bytes: u64::MAX,
-            digests: ImageDigests {
-                sha256: [0xff; 32],
-                md5: [0xff; 16],
-            },
+            digests: ImageDigests { sha256: [0xff; 32] },
             part_size: 512 << 20,
             parts: Vec::new(),
             ranges: vec![
@@ -144,11 +138,10 @@ mod tests {
         assert_eq!(
             line,
             format!(
-                "{{\"version\":1,\"source\":\"kcore\",\"format\":\"lime\",\"bytes\":123,\"sha256\":\"{}\",\
-                 \"md5\":\"{}\",\"parts\":0,\"part_size\":536870912,\"ranges\":[{{\"start\":4096,\"end\":655359}}],\
+                "{{\"version\":2,\"source\":\"kcore\",\"format\":\"lime\",\"bytes\":123,\"sha256\":\"{}\",\
+                 \"parts\":0,\"part_size\":536870912,\"ranges\":[{{\"start\":4096,\"end\":655359}}],\
                  \"range_count\":1,\"skipped_ranges\":[],\"skipped_range_count\":0,\"seconds\":1.235}}",
-                "f".repeat(64),
-                "f".repeat(32)
+                "f".repeat(64)
             )
         );
     }

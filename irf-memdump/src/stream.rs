@@ -4,17 +4,17 @@
 //! 512 MiB) plus the plan is held; the part is read into it, hashed, PUT, and the buffer reused.
 //! Parts are not uploaded while the next one is read, which would need a second buffer.
 //!
-//! CPU: every byte goes through image SHA-256, image MD5 and the part's MD5 (for `Content-MD5`).
-//! While the main thread reads the part in [`CHUNK`]-sized pieces, three scoped threads hash each
-//! piece as soon as it is in the buffer (no copy: they borrow the filled front of the buffer while
-//! the reader writes to the rest), so hashing overlaps reading and the three digests run in parallel.
+//! CPU: every byte goes through one digest, the image's SHA-256 (the MD5 is the Lambda's, see
+//! [`crate::hash`]). While the main thread reads the part in [`CHUNK`]-sized pieces, a scoped
+//! thread hashes each piece as soon as it is in the buffer (no copy: it borrows the filled front of
+//! the buffer while the reader writes to the rest), so hashing overlaps reading.
 
 use std::io::{self, Read};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
-use md5::{Digest as _, Md5};
+use sha2::Digest as _;
 
 use crate::error::{Error, Result};
 use crate::hash::{ImageDigests, ImageHasher};
@@ -36,7 +36,7 @@ pub struct Outcome {
     pub format: &'static str,
     /// Image length in bytes.
     pub bytes: u64,
-    /// SHA-256 and MD5 of the image.
+    /// SHA-256 of the image.
     pub digests: ImageDigests,
     /// The part size of the plan.
     pub part_size: u64,
@@ -80,7 +80,7 @@ pub fn run(mut source: Source, plan: &Plan, client: &Client) -> Result<Outcome> 
     let mut total: u64 = 0;
 
     for (index, part) in plan.parts.iter().enumerate() {
-        let (filled, part_md5) = read_part(
+        let filled = read_part(
             &mut source.reader,
             &mut buf,
             &mut image,
@@ -97,7 +97,7 @@ pub fn run(mut source: Source, plan: &Plan, client: &Client) -> Result<Outcome> 
                 return Err(too_long(left));
             }
         }
-        receipts.push(client.put_part(part.number, &part.url, &buf[..filled], &part_md5)?);
+        receipts.push(client.put_part(part.number, &part.url, &buf[..filled])?);
         total += filled as u64;
         if filled < buf.len() {
             break;
@@ -147,29 +147,20 @@ pub(crate) fn image_layout(
     }
 }
 
-/// Fills `buf` from `reader` (stopping early only at EOF) while three threads hash what has been
-/// read: image SHA-256, image MD5 and the part's MD5. Returns the bytes read and the part's MD5.
-/// `offset` is the image offset of the part, for error messages.
+/// Fills `buf` from `reader` (stopping early only at EOF) while a thread feeds what has been read
+/// to the image's SHA-256. Returns the bytes read. `offset` is the image offset of the part, for
+/// error messages.
 pub fn read_part(
     reader: &mut dyn Read,
     buf: &mut [u8],
     image: &mut ImageHasher,
     mut tracker: Option<&mut lime::Tracker>,
     offset: u64,
-) -> Result<(usize, [u8; 16])> {
-    let ImageHasher {
-        sha256,
-        md5: image_md5,
-    } = image;
-    let mut part_md5 = Md5::new();
-    let part_md5_ref = &mut part_md5;
-    let filled = thread::scope(|scope| -> Result<usize> {
+) -> Result<usize> {
+    let ImageHasher { sha256 } = image;
+    thread::scope(|scope| -> Result<usize> {
         let (sha_tx, sha_rx) = mpsc::channel::<&[u8]>();
-        let (md5_tx, md5_rx) = mpsc::channel::<&[u8]>();
-        let (part_tx, part_rx) = mpsc::channel::<&[u8]>();
         scope.spawn(move || feed(sha_rx, |c| sha256.update(c)));
-        scope.spawn(move || feed(md5_rx, |c| image_md5.update(c)));
-        scope.spawn(move || feed(part_rx, |c| part_md5_ref.update(c)));
 
         let mut rest: &mut [u8] = buf;
         let mut filled = 0usize;
@@ -187,10 +178,8 @@ pub fn read_part(
             if let Some(t) = tracker.as_deref_mut() {
                 t.observe(done);
             }
-            // The receivers only stop early if a hashing thread panicked; the scope re-raises that.
+            // The receiver only stops early if the hashing thread panicked; the scope re-raises that.
             let _ = sha_tx.send(done);
-            let _ = md5_tx.send(done);
-            let _ = part_tx.send(done);
             filled += n;
             rest = tail;
             if n < want {
@@ -198,9 +187,8 @@ pub fn read_part(
             }
         }
         Ok(filled)
-        // Leaving the closure drops the senders; the scope joins the threads once they drained.
-    })?;
-    Ok((filled, part_md5.finalize().into()))
+        // Leaving the closure drops the sender; the scope joins the thread once it drained.
+    })
 }
 
 fn feed(rx: mpsc::Receiver<&[u8]>, mut update: impl FnMut(&[u8])) {

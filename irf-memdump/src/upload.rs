@@ -1,9 +1,10 @@
 //! HTTP: fetching the plan and PUTting parts to presigned S3 `UploadPart` URLs.
 //!
 //! Every request is plain HTTP/1.1 through `ureq` with rustls (webpki roots built in, so the
-//! host's CA bundle is not needed). A part PUT carries `Content-Length` and `Content-MD5` (base64
-//! of the part's MD5, which S3 verifies) and no `x-amz-*` header: presigned URLs reject unsigned
-//! `x-amz-*` headers. No credentials are ever sent or held: the URLs are the authorization.
+//! host's CA bundle is not needed). A part PUT carries `Content-Length` and no `x-amz-*` header
+//! (presigned URLs reject unsigned `x-amz-*` headers), and no `Content-MD5`: the host computes
+//! SHA-256 only ([`crate::hash`]); TLS protects each part in transit and the Lambda's verification
+//! compares the stored image's SHA-256 with the host's. No credentials are ever sent or held: the URLs are the authorization.
 //!
 //! Retries: a connection error, a 5xx or a 429 is retried, up to [`RetryPolicy::attempts`] attempts
 //! in all, waiting [`RetryPolicy::first_backoff`] and doubling between attempts; the same bytes are
@@ -15,7 +16,6 @@ use std::thread;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::hash;
 use crate::plan::redact_url;
 
 /// How failed requests are retried.
@@ -124,16 +124,9 @@ impl Client {
         }
     }
 
-    /// PUTs one part with `Content-MD5` and returns S3's receipt.
-    pub fn put_part(
-        &self,
-        number: u32,
-        url: &str,
-        body: &[u8],
-        md5: &[u8; 16],
-    ) -> Result<PartReceipt> {
-        let content_md5 = hash::base64(md5);
-        self.with_retries(|| self.put_once(url, body, &content_md5))
+    /// PUTs one part and returns S3's receipt.
+    pub fn put_part(&self, number: u32, url: &str, body: &[u8]) -> Result<PartReceipt> {
+        self.with_retries(|| self.put_once(url, body))
             .map(|(etag, attempts)| PartReceipt {
                 number,
                 etag,
@@ -145,21 +138,25 @@ impl Client {
             })
     }
 
-    /// PUTs a small document (the receipts) with `Content-MD5` to a presigned `PutObject` URL.
+    /// PUTs a small document (the receipts) to a presigned `PutObject` URL.
     pub fn put_document(&self, url: &str, body: &[u8]) -> Result<()> {
-        let content_md5 = hash::base64(&hash::md5(body));
-        self.with_retries(|| self.put_once(url, body, &content_md5))
+        self.with_retries(|| self.put_once(url, body))
             .map(|_| ())
             .map_err(|reason| Error::Receipts(redact(&reason, url)))
     }
 
-    fn put_once(&self, url: &str, body: &[u8], content_md5: &str) -> Attempt<String> {
-        match self
-            .agent
-            .put(url)
-            .header("Content-MD5", content_md5)
-            .send(body)
-        {
+    /// PUTs one file of the symbol bundle to its presigned `PutObject` URL.
+    pub fn put_symbol_file(&self, name: &str, url: &str, body: &[u8]) -> Result<()> {
+        self.with_retries(|| self.put_once(url, body))
+            .map(|_| ())
+            .map_err(|reason| Error::SymbolUpload {
+                file: name.to_owned(),
+                reason: redact(&reason, url),
+            })
+    }
+
+    fn put_once(&self, url: &str, body: &[u8]) -> Attempt<String> {
+        match self.agent.put(url).send(body) {
             Ok(mut resp) => {
                 let status = resp.status();
                 if !status.is_success() {

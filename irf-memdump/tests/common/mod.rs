@@ -49,6 +49,8 @@ pub struct Script {
     pub statuses: HashMap<u32, Vec<(u16, &'static str)>>,
     /// Served at GET /plan.
     pub plan: Option<String>,
+    /// Statuses for `PUT /symbols/<name>` (absent: 200).
+    pub symbol_statuses: HashMap<String, u16>,
 }
 
 pub struct Server {
@@ -154,6 +156,15 @@ fn serve(
                 Some(p) => (200, p.clone()),
                 None => (404, "no plan".into()),
             }
+        } else if method == "PUT" && path.starts_with("/symbols/") {
+            let name = path["/symbols/".len()..]
+                .split('?')
+                .next()
+                .unwrap_or_default();
+            match script.symbol_statuses.get(name) {
+                Some(&status) => (status, "<Error><Code>AccessDenied</Code></Error>".into()),
+                None => (200, String::new()),
+            }
         } else if method == "PUT" && seen.part().is_some() {
             let n = seen.part().unwrap();
             let attempt = {
@@ -167,8 +178,10 @@ fn serve(
                 .get(&n)
                 .and_then(|s| s.get(attempt))
                 .copied();
-            let md5_ok = get("content-md5")
-                == Some(base64::engine::general_purpose::STANDARD.encode(Md5::digest(&seen.body)));
+            // S3 checks a Content-MD5 when one is sent.
+            let md5_ok = get("content-md5").is_none_or(|sent| {
+                sent == base64::engine::general_purpose::STANDARD.encode(Md5::digest(&seen.body))
+            });
             if let Some((status, body)) = scripted {
                 (status, body.to_string())
             } else if get("transfer-encoding").is_some() || get("content-length").is_none() {
@@ -220,8 +233,4 @@ pub fn data(len: usize, seed: u64) -> Vec<u8> {
 
 pub fn sha256_hex(b: &[u8]) -> String {
     hex::encode(irf_memdump::hash::sha256(b))
-}
-
-pub fn md5_hex(b: &[u8]) -> String {
-    hex::encode(irf_memdump::hash::md5(b))
 }
