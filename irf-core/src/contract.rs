@@ -145,6 +145,25 @@ pub mod evidence_keys {
         )
     }
 
+    /// The running kernel's symbol bundle uploaded beside the memory image, one object per file:
+    /// `<CaseId>/<Account>/<InstanceId>/memory/symbols/` + the bundle's file name.
+    pub fn memory_symbols(case_id: &str, account: &str, instance_id: &str) -> String {
+        format!(
+            "{}memory/symbols/",
+            instance_prefix(case_id, account, instance_id)
+        )
+    }
+
+    /// The Volatility 3 symbol table built for the memory image:
+    /// `<CaseId>/<Account>/<InstanceId>/memory/<InstanceId>.isf.json.xz` (a directory holding it
+    /// is what `vol -s` takes).
+    pub fn memory_isf(case_id: &str, account: &str, instance_id: &str) -> String {
+        format!(
+            "{}memory/{instance_id}.isf.json.xz",
+            instance_prefix(case_id, account, instance_id)
+        )
+    }
+
     /// Hash sidecar of an artifact (`.sha256` or `.md5`), in `sha256sum` format.
     pub fn sidecar(artifact_key: &str, algorithm: &str) -> String {
         format!("{artifact_key}.{algorithm}")

@@ -76,11 +76,13 @@ fn imaging_steps() {
 #[test]
 fn memory_steps() {
     let seen: BTreeSet<MemoryAction> = [
+        fixture!("step-memory-agent-online.json"),
         fixture!("step-memory-start-preflight.json"),
         fixture!("step-memory-preflight-result.json"),
         fixture!("step-memory-start-capture.json"),
         fixture!("step-memory-capture-result.json"),
         fixture!("step-memory-verify.json"),
+        fixture!("step-memory-build-symbols.json"),
         fixture!("step-memory-clean-up.json"),
     ]
     .into_iter()

@@ -26,6 +26,20 @@ pub async fn text(
     }
 }
 
+/// An object's bytes; `None` when it does not exist.
+pub async fn bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let body = out.body.collect().await.map_err(|e| {
+                HandlerError::retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+            })?;
+            Ok(Some(body.into_bytes().to_vec()))
+        }
+        Err(e) if error::code(&e) == Some("NoSuchKey") => Ok(None),
+        Err(e) => Err(error::aws(&format!("s3:GetObject s3://{bucket}/{key}"), e)),
+    }
+}
+
 /// An object's size, SHA-256 and MD5, computed while streaming it; `None` when it does not exist.
 pub async fn rehash(
     s3: &aws_sdk_s3::Client,

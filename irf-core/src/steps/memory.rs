@@ -1,5 +1,6 @@
 //! The memory branch: the memory-acquisition function's steps and the records they pass on.
 
+pub use irf_isf::bundle::SymbolsReceipt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -84,10 +85,28 @@ pub struct Capture {
 /// The streamer's report and part receipts.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Receipts {
-    /// The streamer's report (`bytes`, `sha256`, `md5`, `format`, ranges...).
+    /// The streamer's report (`bytes`, `sha256`, `format`, ranges...).
     pub report: Value,
     /// One per part uploaded.
     pub parts: Vec<PartReceipt>,
+    /// The symbol bundle uploaded before the image (absent from a streamer that was not asked
+    /// for one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbols: Option<SymbolsReceipt>,
+}
+
+/// What `BuildSymbols` made of the host's symbol bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Symbols {
+    /// Key of the Volatility 3 ISF beside the image, when one was built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isf_key: Option<String>,
+    /// Its SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isf_sha256: Option<String>,
+    /// What was built from what, or why nothing was.
+    pub reason: String,
 }
 
 /// One uploaded part.
@@ -104,6 +123,12 @@ pub struct PartReceipt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Action", rename_all_fields = "PascalCase")]
 pub enum MemoryStep {
+    /// Ready once SSM reports the instance's agent Online: containment swapped the instance
+    /// profile, and a command sent before the agent re-registered would fail.
+    AgentOnline {
+        /// The case, from the workflow's `$.Case`.
+        case: Case,
+    },
     /// Sends the read-only preflight document to the instance.
     StartPreflight {
         /// The case, from the workflow's `$.Case`.
@@ -139,6 +164,16 @@ pub enum MemoryStep {
         /// `CaptureResult`'s answer.
         captured: Ready<Receipts>,
     },
+    /// Once the image is verified: checks the host's symbol bundle against its manifest, builds
+    /// the Volatility 3 ISF from it beside the image, and records both in the custody ledger.
+    BuildSymbols {
+        /// The case, from the workflow's `$.Case`.
+        case: Case,
+        /// `StartCapture`'s answer.
+        capture: Capture,
+        /// `CaptureResult`'s answer.
+        captured: Ready<Receipts>,
+    },
     /// Aborts an upload left open and cancels the capture command, after a failure.
     CleanUp {
         /// The case, from the workflow's `$.Case`.
@@ -158,10 +193,12 @@ impl MemoryStep {
     pub fn case(&self) -> &Case {
         match self {
             MemoryStep::StartPreflight { case }
+            | MemoryStep::AgentOnline { case }
             | MemoryStep::PreflightResult { case, .. }
             | MemoryStep::StartCapture { case, .. }
             | MemoryStep::CaptureResult { case, .. }
             | MemoryStep::Verify { case, .. }
+            | MemoryStep::BuildSymbols { case, .. }
             | MemoryStep::CleanUp { case, .. } => case,
         }
     }
@@ -170,11 +207,13 @@ impl MemoryStep {
 actions! {
     /// The steps of the memory-acquisition function.
     MemoryAction for MemoryStep {
+        AgentOnline,
         StartPreflight,
         PreflightResult,
         StartCapture,
         CaptureResult,
         Verify,
+        BuildSymbols,
         CleanUp,
     }
 }

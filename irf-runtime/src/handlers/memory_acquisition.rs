@@ -1,5 +1,6 @@
 //! Security account: memory acquisition steps of the case workflow (preflight, capture through
-//! presigned URLs, verification, clean-up), over SSM in the member account.
+//! presigned URLs, verification, the ISF from the host's symbol bundle, clean-up), over SSM in the
+//! member account.
 
 use std::time::Duration;
 
@@ -68,6 +69,9 @@ pub async fn run<R: CommandRunner>(
     request: MemoryStep,
 ) -> Result<Value> {
     match request {
+        MemoryStep::AgentOnline { case } => {
+            super::polled(memory.agent_online(&case).await.and_then(|a| to_value(&a)))
+        }
         MemoryStep::StartPreflight { case } => to_value(&memory.start_preflight(&case).await?),
         MemoryStep::PreflightResult { case, command } => {
             super::polled(method_chosen(memory, custody, &case, &command).await)
@@ -86,6 +90,15 @@ pub async fn run<R: CommandRunner>(
         } => to_value(
             &memory
                 .verify(&case, &capture, &captured.result, custody)
+                .await?,
+        ),
+        MemoryStep::BuildSymbols {
+            case,
+            capture,
+            captured,
+        } => to_value(
+            &memory
+                .build_symbols(&case, &capture, &captured.result, custody)
                 .await?,
         ),
         MemoryStep::CleanUp { memory: state, .. } => {

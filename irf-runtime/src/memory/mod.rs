@@ -3,15 +3,18 @@
 //! 1. **Preflight** runs the read-only preflight document; its JSON line says which method the
 //!    host allows (`kcore` or `lime`, in the configured order) and why.
 //! 2. **Capture** opens a multipart upload for `<CaseId>/<Account>/<Instance>/memory/<Instance>.lime`,
-//!    presigns one `UploadPart` URL per part (enough parts for the host's RAM with margin) and one
-//!    `PutObject` URL for the streamer's receipts, writes that plan beside the image and presigns
-//!    it, presigns the streamer binary (and the LiME module) from the modules bucket with their
-//!    SHA-256s, and sends the capture document. The host downloads, checks the hashes, streams
-//!    memory through `irf-memdump` (hashing while streaming) and writes its receipts.
+//!    presigns one `UploadPart` URL per part (enough parts for the host's RAM with margin), one
+//!    `PutObject` URL for the streamer's receipts and one per file of the kernel's symbol bundle,
+//!    writes that plan beside the image and presigns it, presigns the streamer binary (and the LiME
+//!    module) from the modules bucket with their SHA-256s, and sends the capture document. The host
+//!    downloads, checks the hashes, uploads the symbol bundle, streams memory through `irf-memdump`
+//!    (SHA-256 while streaming) and writes its receipts.
 //! 3. **Verify** completes the upload with the receipts' ETags (S3 checks each), re-reads the
-//!    whole object and recomputes SHA-256 and MD5, compares them with the host's, writes the
-//!    `.sha256`/`.md5` sidecars and records the artifact in the custody ledger.
-//! 4. **Clean-up** aborts an upload that was not completed.
+//!    whole object computing SHA-256 and MD5 (the MD5 is computed here only, never on the host),
+//!    compares the SHA-256 with the host's, writes the `.sha256`/`.md5` sidecars and records the
+//!    artifact in the custody ledger.
+//! 4. **Symbols** checks the bundle and builds the Volatility 3 ISF beside the image ([`symbols`]).
+//! 5. **Clean-up** aborts an upload that was not completed.
 //!
 //! Every command's status is checked ([`CommandRunner::status`]); pending states surface as
 //! pending errors ([`crate::error::ErrorKind::Pending`]) so the workflow polls within its budget.
@@ -29,6 +32,8 @@ use irf_core::steps::{Capture, Case, MethodChoice, PreflightReport, Receipts, Se
 
 use crate::custody::{Artifact, Custody, Record};
 use crate::error::{self, HandlerError, Result};
+
+pub mod symbols;
 
 /// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
@@ -52,9 +57,32 @@ pub enum CommandStatus {
     },
 }
 
+/// What SSM knows of an instance's agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AgentStatus {
+    /// Registered and reachable: commands can be sent.
+    Online,
+    /// Not registered (yet): SSM does not list the instance.
+    NotRegistered,
+    /// Registered with another ping status (`ConnectionLost`, `Inactive`).
+    Ping(String),
+}
+
+/// The SSM agent of the case's instance, once Online.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AgentOnline {
+    /// The instance.
+    pub instance_id: String,
+    /// When it was seen Online (RFC 3339).
+    pub online_at: String,
+}
+
 /// Runs documents on instances (SSM Run Command; tests substitute a fake where the emulator's
 /// SSM cannot run anything).
 pub trait CommandRunner: Send + Sync {
+    /// What SSM knows of `instance`'s agent.
+    fn agent(&self, instance: &str) -> impl Future<Output = Result<AgentStatus>> + Send;
     /// Sends `document` to `instance` unless a command with the same `comment` was already sent
     /// there (a retried step); returns the command id.
     fn send(
@@ -77,6 +105,32 @@ pub trait CommandRunner: Send + Sync {
 pub struct Ssm(pub aws_sdk_ssm::Client);
 
 impl CommandRunner for Ssm {
+    async fn agent(&self, instance: &str) -> Result<AgentStatus> {
+        let filter = aws_sdk_ssm::types::InstanceInformationStringFilter::builder()
+            .key("InstanceIds")
+            .values(instance)
+            .build()
+            .map_err(HandlerError::fatal)?;
+        let out = self
+            .0
+            .describe_instance_information()
+            .filters(filter)
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ssm:DescribeInstanceInformation {instance}"), e))?;
+        let Some(info) = out
+            .instance_information_list()
+            .iter()
+            .find(|i| i.instance_id() == Some(instance))
+        else {
+            return Ok(AgentStatus::NotRegistered);
+        };
+        Ok(match info.ping_status().map(|p| p.as_str()) {
+            Some("Online") => AgentStatus::Online,
+            other => AgentStatus::Ping(other.unwrap_or("unknown").to_owned()),
+        })
+    }
+
     async fn send(
         &self,
         document: &str,
@@ -171,7 +225,7 @@ pub struct MemoryImage {
     pub bytes: u64,
     /// SHA-256 (hex), computed on the host and again from S3.
     pub sha256: String,
-    /// MD5 (hex), computed on the host and again from S3.
+    /// MD5 (hex), computed from S3 while verifying (the host computes none).
     pub md5: String,
     /// `lime` or `raw`.
     pub format: String,
@@ -234,6 +288,20 @@ impl<R: CommandRunner> Memory<R> {
         Ok(req.uri().to_owned())
     }
 
+    async fn presign_put(&self, key: &str) -> Result<String> {
+        let config =
+            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
+        let req = self
+            .evidence
+            .put_object()
+            .bucket(&self.evidence_bucket)
+            .key(key)
+            .presigned(config)
+            .await
+            .map_err(|e| HandlerError::fatal(format!("presigning {key}: {e}")))?;
+        Ok(req.uri().to_owned())
+    }
+
     async fn text(
         &self,
         client: &aws_sdk_s3::Client,
@@ -280,6 +348,24 @@ impl<R: CommandRunner> Memory<R> {
             )));
         }
         Ok(sha)
+    }
+
+    /// Ready once SSM reports the instance's agent Online; pending until then.
+    pub async fn agent_online(&self, case: &Case) -> Result<AgentOnline> {
+        match self.runner.agent(&case.instance_id).await? {
+            AgentStatus::Online => Ok(AgentOnline {
+                instance_id: case.instance_id.clone(),
+                online_at: now(),
+            }),
+            AgentStatus::NotRegistered => Err(HandlerError::pending(format!(
+                "{} is not registered with SSM (its agent has not come up with the new instance profile yet)",
+                case.instance_id
+            ))),
+            AgentStatus::Ping(status) => Err(HandlerError::pending(format!(
+                "the SSM agent of {} is {status}, not Online",
+                case.instance_id
+            ))),
+        }
     }
 
     /// Starts the read-only preflight.
@@ -416,16 +502,8 @@ impl<R: CommandRunner> Memory<R> {
             plan_parts.push(serde_json::json!({ "number": number, "url": req.uri() }));
         }
         let receipts_key = format!("{dir}receipts.json");
-        let receipts_url = self
-            .evidence
-            .put_object()
-            .bucket(&self.evidence_bucket)
-            .key(&receipts_key)
-            .presigned(config.clone())
-            .await
-            .map_err(|e| HandlerError::fatal(format!("presigning {receipts_key}: {e}")))?
-            .uri()
-            .to_owned();
+        let receipts_url = self.presign_put(&receipts_key).await?;
+        let symbols = self.symbol_urls(case).await?;
         let plan = serde_json::json!({
             "version": 1,
             "case_id": case.case_id,
@@ -433,6 +511,7 @@ impl<R: CommandRunner> Memory<R> {
             "part_size": part_size,
             "parts": plan_parts,
             "receipts_url": receipts_url,
+            "symbols": symbols,
         });
         let plan_key = format!("{dir}plan.json");
         self.put_evidence(&plan_key, "application/json", plan.to_string().into_bytes())
@@ -547,13 +626,12 @@ impl<R: CommandRunner> Memory<R> {
         custody: &Custody,
     ) -> Result<MemoryImage> {
         let field = |k: &str| receipts.report.get(k).cloned().unwrap_or(Value::Null);
-        let (Some(bytes), Some(sha256), Some(md5)) = (
+        let (Some(bytes), Some(sha256)) = (
             field("bytes").as_u64(),
             field("sha256").as_str().map(str::to_owned),
-            field("md5").as_str().map(str::to_owned),
         ) else {
             return Err(HandlerError::fatal(
-                "the streamer's report lacks bytes, sha256 or md5",
+                "the streamer's report lacks bytes or sha256",
             ));
         };
         if receipts.parts.is_empty()
@@ -610,12 +688,13 @@ impl<R: CommandRunner> Memory<R> {
                         capture.key
                     ))
                 })?;
-        if stored != bytes || found.sha256 != sha256 || found.md5 != md5 {
+        if stored != bytes || found.sha256 != sha256 {
             return Err(HandlerError::fatal(format!(
-                "{} holds {stored} bytes hashing to {} / {}; the host streamed {bytes} bytes hashing to {sha256} / {md5}",
-                capture.key, found.sha256, found.md5
+                "{} holds {stored} bytes hashing to {}; the host streamed {bytes} bytes hashing to {sha256}",
+                capture.key, found.sha256
             )));
         }
+        let md5 = found.md5;
         let name = capture.key.rsplit('/').next().unwrap_or(&capture.key);
         for (algorithm, value) in [("sha256", &sha256), ("md5", &md5)] {
             let key = evidence_keys::sidecar(&capture.key, algorithm);
@@ -627,15 +706,7 @@ impl<R: CommandRunner> Memory<R> {
             .await?;
         }
         let format = field("format").as_str().unwrap_or("raw").to_owned();
-        let sources = [
-            ("account", case.account.as_str()),
-            ("region", case.region.as_str()),
-            ("instance", case.instance_id.as_str()),
-            ("ssm_command", capture.command.command_id.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        let sources = symbols::sources(case, capture);
         custody
             .append(
                 &case.case_id,
@@ -646,7 +717,7 @@ impl<R: CommandRunner> Memory<R> {
                     sources,
                     method: Some(capture.method.clone()),
                     reason: Some(format!(
-                        "{}; hashed on the host while streaming ({format}), re-hashed from S3 after upload",
+                        "{}; SHA-256 on the host while streaming ({format}), SHA-256 and MD5 from S3 after upload",
                         capture.reason
                     )),
                     started_at: Some(capture.started_at.clone()),

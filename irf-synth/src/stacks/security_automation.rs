@@ -546,7 +546,7 @@ pub(super) fn template(fw: &Framework) -> Template {
         FunctionSpec {
             id: "MemoryFunction",
             name: "memory-acquisition",
-            description: "Memory preflight, capture through presigned URLs, and verification over SSM",
+            description: "Memory preflight, capture through presigned URLs, verification and the Volatility ISF, over SSM",
             handler: Handler::MemoryAcquisition,
             role: Expr::arn("MemoryAutomationRole"),
             env: MemoryAcquisitionEnv {
@@ -564,7 +564,8 @@ pub(super) fn template(fw: &Framework) -> Template {
                 ),
             }
             .variables(),
-            // Verification re-reads and re-hashes the whole memory image from S3.
+            // Verification re-reads and re-hashes the whole memory image from S3; the ISF build holds
+            // the symbol bundle and the ISF in memory (~100 MiB for a 6.1 kernel).
             timeout: 900,
             memory: 1024,
             network: Network::Managed {

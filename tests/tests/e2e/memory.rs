@@ -3,11 +3,20 @@
 //! binary (built from this workspace, fetched through its presigned URL and checked against
 //! its staged SHA-256, as the capture document does) streams a synthetic `/proc/kcore` (an ELF
 //! core file and an iomem map) or a LiME-format file through those URLs. The stored image is
-//! compared with an independently built LiME image, and the custody ledger verifies.
+//! compared with an independently built LiME image, and the custody ledger verifies. Before the
+//! image, the streamer uploads a kernel symbol bundle, and the `BuildSymbols` step builds the
+//! Volatility 3 ISF from it beside the image. The bundle is this machine's own kernel (its real
+//! BTF, banner and kallsyms: the test needs root, as a responder's capture does), read from a
+//! copy (`--symbols-root`) whose kallsyms gains made-up addresses for the variables a kernel
+//! built without `CONFIG_KALLSYMS_ALL` does not list (this CI machine's kernel does not); the
+//! ISF of a real capture is proven against Volatility in `guest`.
 //!
 //! **Fake, named here:** the emulator's SSM accepts `SendCommand` but runs nothing and returns
 //! empty output, so `LocalSsm` below stands in for SSM Run Command behind the `CommandRunner`
-//! trait: it answers the preflight with a canned report and runs the capture on this machine.
+//! trait: it answers the preflight with a canned report and runs the capture on this machine. The
+//! emulator has no `DescribeInstanceInformation` either: `LocalSsm` reports the agent not
+//! registered at the first ask and Online after, as an agent re-registering after the profile
+//! swap does.
 //!
 //! Run through the emulator: `scripts/emulator run -- cargo test -p irf-e2e --test memory`.
 
@@ -23,7 +32,7 @@ use irf_runtime::custody::Custody;
 use irf_runtime::digests;
 use irf_runtime::error::ErrorKind;
 use irf_runtime::handlers::memory_acquisition::step;
-use irf_runtime::memory::{CommandRunner, CommandStatus, Memory};
+use irf_runtime::memory::{AgentStatus, CommandRunner, CommandStatus, Memory};
 use serde_json::{Value, json};
 
 const REGION: &str = "us-east-1";
@@ -36,8 +45,10 @@ struct LocalSsm {
     kcore: PathBuf,
     iomem: PathBuf,
     lime_file: PathBuf,
+    symbols_root: PathBuf,
     commands: Mutex<BTreeMap<String, (u32, CommandStatus)>>,
     sent: Mutex<Vec<(String, String)>>,
+    agent_asked: Mutex<u32>,
 }
 
 impl LocalSsm {
@@ -100,6 +111,8 @@ impl LocalSsm {
             .arg(&self.kcore)
             .arg("--iomem")
             .arg(&self.iomem)
+            .arg("--symbols-root")
+            .arg(&self.symbols_root)
             .output()
             .await
             .unwrap();
@@ -112,6 +125,16 @@ impl LocalSsm {
 }
 
 impl CommandRunner for LocalSsm {
+    async fn agent(&self, _instance: &str) -> irf_runtime::error::Result<AgentStatus> {
+        let mut asked = self.agent_asked.lock().unwrap();
+        *asked += 1;
+        Ok(if *asked == 1 {
+            AgentStatus::NotRegistered
+        } else {
+            AgentStatus::Online
+        })
+    }
+
     async fn send(
         &self,
         document: &str,
@@ -153,6 +176,56 @@ impl CommandRunner for LocalSsm {
             outcome.clone()
         })
     }
+}
+
+/// A copy of this machine's kernel files under `dir` (see the module doc), for `--symbols-root`.
+fn kernel_tree(dir: &Path) -> PathBuf {
+    let root = dir.join("kernel");
+    let copy = |from: &str, data: Vec<u8>| {
+        let to = root.join(from.trim_start_matches('/'));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, data).unwrap();
+    };
+    let read = |path: &str| {
+        std::fs::read(path).unwrap_or_else(|e| {
+            panic!("{path}: {e} (the symbol bundle needs this kernel's BTF, CONFIG_DEBUG_INFO_BTF)")
+        })
+    };
+    for path in [
+        "/proc/version",
+        "/sys/kernel/btf/vmlinux",
+        "/proc/sys/kernel/osrelease",
+        "/proc/sys/kernel/kptr_restrict",
+        "/proc/sys/kernel/ostype",
+        "/proc/sys/kernel/hostname",
+        "/proc/sys/kernel/version",
+    ] {
+        copy(path, read(path));
+    }
+    let mut kallsyms = String::from_utf8(read("/proc/kallsyms")).unwrap();
+    assert!(
+        kallsyms.lines().any(|l| !l.starts_with("0000000000000000")),
+        "/proc/kallsyms shows no addresses: run the tests as root (kptr_restrict)"
+    );
+    let mut addr = 0xffff_ffff_bf00_0000_u64;
+    for name in [
+        "init_task",
+        "init_files",
+        "init_mm",
+        "init_top_pgt",
+        "modules",
+        "linux_banner",
+    ] {
+        if !kallsyms
+            .lines()
+            .any(|l| l.split_whitespace().nth(2) == Some(name))
+        {
+            kallsyms.push_str(&format!("{addr:016x} D {name}\n"));
+            addr += 0x10000;
+        }
+    }
+    copy("/proc/kallsyms", kallsyms.into_bytes());
+    root
 }
 
 /// RAM ranges of the synthetic machine (physical addresses, end exclusive).
@@ -342,6 +415,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let (kcore, iomem) = synthetic_kcore(dir.path());
     let lime_file = dir.path().join("memory.lime");
     std::fs::write(&lime_file, expected_lime()).unwrap();
+    let symbols_root = kernel_tree(dir.path());
     let preflight = |method: &str| {
         json!({"arch": "x86_64", "kernel": "6.1.0-test", "os_id": "amzn", "os_version_id": "2023",
                "os_name": "Amazon_Linux_2023", "lockdown": "none",
@@ -354,8 +428,10 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             kcore: kcore.clone(),
             iomem: iomem.clone(),
             lime_file: lime_file.clone(),
+            symbols_root: symbols_root.clone(),
             commands: Mutex::default(),
             sent: Mutex::default(),
+            agent_asked: Mutex::default(),
         },
         evidence: s3.clone(),
         evidence_bucket: evidence.clone(),
@@ -368,11 +444,36 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let expected = expected_lime();
     let expected_sha = hex::encode(digests::sha256(&expected));
 
+    let mut last = None;
     for (n, method) in ["kcore", "lime"].into_iter().enumerate() {
         let memory = engine(method);
         let case = json!({"case_id": format!("MEM-{n}"), "account": "333333333333", "region": "eu-west-1",
                           "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
         let c = |action: &str, extra: Value| payload(&case, action, extra);
+        // Nothing is sent before the agent is Online.
+        let waiting = step(
+            &memory,
+            &custody,
+            &c(MemoryAction::AgentOnline.name(), json!({})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(waiting["Ready"], false, "{waiting}");
+        assert!(
+            waiting["Waiting"]
+                .as_str()
+                .unwrap()
+                .contains("i-0123456789abcdef0 is not registered with SSM"),
+            "{waiting}"
+        );
+        let online = run(
+            &memory,
+            &custody,
+            c(MemoryAction::AgentOnline.name(), json!({})),
+        )
+        .await;
+        assert_eq!(online["InstanceId"], "i-0123456789abcdef0");
+        assert!(memory.runner.sent.lock().unwrap().is_empty());
         let command = run(
             &memory,
             &custody,
@@ -454,16 +555,62 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             String::from_utf8_lossy(&sidecar),
             format!("{expected_sha}  i-0123456789abcdef0.lime\n")
         );
+        // The MD5 is the Lambda's own, computed from the stored object.
+        assert_eq!(
+            image["Md5"].as_str().unwrap(),
+            hex::encode(digests::md5(&expected))
+        );
+        assert!(receipts["report"].get("md5").is_none(), "{receipts}");
         // Retried Verify is harmless; clean-up finds nothing to abort.
         run(
             &memory,
             &custody,
             c(
                 MemoryAction::Verify.name(),
-                json!({"Capture": capture.clone(), "Captured": receipts}),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
             ),
         )
         .await;
+
+        // The ISF, from the symbol bundle the host sent beside the image.
+        assert_eq!(receipts["symbols"]["status"], "uploaded", "{receipts}");
+        let build = c(
+            MemoryAction::BuildSymbols.name(),
+            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+        );
+        let symbols = run(&memory, &custody, build.clone()).await;
+        let isf_key = symbols["IsfKey"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ISF: {symbols}"));
+        assert_eq!(
+            isf_key,
+            format!(
+                "MEM-{n}/333333333333/i-0123456789abcdef0/memory/i-0123456789abcdef0.isf.json.xz"
+            )
+        );
+        let isf_bytes = common::object(&s3, &evidence, isf_key).await;
+        let isf_sha = hex::encode(digests::sha256(&isf_bytes));
+        assert_eq!(symbols["IsfSha256"], isf_sha.as_str());
+        let isf_sidecar = common::object(&s3, &evidence, &format!("{isf_key}.sha256")).await;
+        assert_eq!(
+            String::from_utf8_lossy(&isf_sidecar),
+            format!("{isf_sha}  i-0123456789abcdef0.isf.json.xz\n")
+        );
+        let isf_file = dir.path().join(format!("isf-{n}.json.xz"));
+        std::fs::write(&isf_file, &isf_bytes).unwrap();
+        let isf = irf_isf::xz::read(&isf_file).unwrap();
+        let banner = std::fs::read("/proc/version").unwrap();
+        let linux_banner = isf.symbols["linux_banner"].constant_data.clone().unwrap();
+        assert!(
+            digests::from_b64(&linux_banner)
+                .unwrap()
+                .starts_with(banner.trim_ascii_end()),
+            "the ISF's banner is this machine's"
+        );
+        assert!(isf.symbols.contains_key("init_task"));
+        assert!(isf.user_types.contains_key("task_struct"));
+        // A retried step rebuilds the same bytes and records nothing twice.
+        assert_eq!(run(&memory, &custody, build).await, symbols);
         let cleaned = run(
             &memory,
             &custody,
@@ -478,10 +625,91 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         let v = custody.verify(&format!("MEM-{n}")).await.unwrap();
         assert!(v.ok(), "{v:?}");
         let actions: Vec<&str> = v.ledger.iter().map(|e| e.record.action.as_str()).collect();
-        assert_eq!(actions, ["memory-method-chosen", "memory-captured"]);
+        let bundle_files = actions
+            .iter()
+            .filter(|a| **a == "symbols-collected")
+            .count();
+        assert!(
+            bundle_files >= 5,
+            "manifest, version, btf, kallsyms, osrelease: {actions:?}"
+        );
+        let mut want = vec!["memory-method-chosen", "memory-captured"];
+        want.extend(std::iter::repeat_n("symbols-collected", bundle_files));
+        want.push("isf-built");
+        assert_eq!(actions, want);
         assert_eq!(v.ledger[1].record.method.as_deref(), Some(method));
-        assert_eq!(v.artifacts[0].status, "intact");
+        assert_eq!(v.artifacts.len(), bundle_files + 2);
+        assert!(
+            v.artifacts.iter().all(|a| a.status == "intact"),
+            "{:?}",
+            v.artifacts
+        );
+        let isf_artifact = v.ledger.last().unwrap().record.artifact.clone().unwrap();
+        assert_eq!(isf_artifact.key, isf_key);
+        assert_eq!(isf_artifact.sha256, isf_sha);
+        last = Some((capture, receipts));
     }
+    let (capture, receipts) = last.unwrap();
+    let memory = engine("kcore");
+
+    // A bundle file changed after the host hashed it is refused, naming the file.
+    let from = "MEM-1/333333333333/i-0123456789abcdef0/memory/symbols/";
+    let to = "MEM-TAMPERED/333333333333/i-0123456789abcdef0/memory/symbols/";
+    for name in std::iter::once(irf_isf::bundle::MANIFEST).chain(irf_isf::bundle::KNOWN) {
+        let stored = irf_runtime::objects::bytes(&s3, &evidence, &format!("{from}{name}")).await;
+        let Some(mut data) = stored.unwrap() else {
+            continue;
+        };
+        if name == "btf" {
+            let last = data.len() - 1;
+            data[last] ^= 0xff;
+        }
+        put(&s3, &evidence, &format!("{to}{name}"), data).await;
+    }
+    let tampered = json!({"case_id": "MEM-TAMPERED", "account": "333333333333", "region": "eu-west-1",
+                          "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+    let err = step(
+        &memory,
+        &custody,
+        &payload(
+            &tampered,
+            MemoryAction::BuildSymbols.name(),
+            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Fatal, "{err:?}");
+    assert!(err.to_string().contains("btf"), "{err}");
+
+    // A host that sent no bundle: the step records why and answers without an ISF.
+    let mut without = receipts.clone();
+    without["symbols"] = json!({"status": "failed", "stage": "collect",
+                                "error": "/proc/kallsyms lists only zero addresses"});
+    let bare = json!({"case_id": "MEM-NOSYMBOLS", "account": "333333333333", "region": "eu-west-1",
+                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+    let symbols = run(
+        &memory,
+        &custody,
+        payload(
+            &bare,
+            MemoryAction::BuildSymbols.name(),
+            json!({"Capture": capture, "Captured": without}),
+        ),
+    )
+    .await;
+    assert!(symbols.get("IsfKey").is_none(), "{symbols}");
+    assert!(
+        symbols["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("zero addresses"),
+        "{symbols}"
+    );
+    let v = custody.verify("MEM-NOSYMBOLS").await.unwrap();
+    let missing = &v.ledger[0].record;
+    assert_eq!(missing.action, "symbols-missing");
+    assert!(missing.reason.as_deref().unwrap().contains("collect"));
 
     // A tool whose staged hash does not match is refused on the host; the step fails, loudly.
     put(

@@ -185,9 +185,9 @@ fn result(method: &str, status: &str) -> Value {
 async fn the_case_workflow_acquires_then_contains_then_closes() {
     let machine = irf_synth::stacks::workflows::combined_machine();
 
-    // Open, notify, 6 disk steps, 1 imaging run, disk clean-up, 5 memory steps, contain,
+    // Open, notify, 6 disk steps, 1 imaging run, disk clean-up, 7 memory steps, contain,
     // close, notify.
-    let results = vec![result("kcore", "SUCCEEDED"); 18];
+    let results = vec![result("kcore", "SUCCEEDED"); 20];
     let Some(run) = scenario("wf-success", &machine, results).await else {
         return;
     };
@@ -201,7 +201,9 @@ async fn the_case_workflow_acquires_then_contains_then_closes() {
         "ImageChunk",
         "CleanUpDisk",
         "DiskSucceeded",
+        "CheckAgent",
         "VerifyMemory",
+        "BuildSymbols",
         "MemorySucceeded",
         "Contain",
         "CloseCase",
@@ -218,8 +220,8 @@ async fn the_case_workflow_acquires_then_contains_then_closes() {
 async fn a_memory_branch_that_cannot_acquire_fails_the_case_but_not_disk_or_containment() {
     let machine = irf_synth::stacks::workflows::combined_machine();
 
-    // Open, notify, 8 disk steps, preflight (2), memory clean-up, contain, close, notify.
-    let Some(run) = scenario("wf-no-memory", &machine, vec![result("none", "FAILED"); 16]).await
+    // Open, notify, 8 disk steps, agent, preflight (2), memory clean-up, contain, close, notify.
+    let Some(run) = scenario("wf-no-memory", &machine, vec![result("none", "FAILED"); 17]).await
     else {
         return;
     };
@@ -245,8 +247,8 @@ async fn a_memory_branch_that_cannot_acquire_fails_the_case_but_not_disk_or_cont
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_standalone_memory_workflow_runs_its_steps_in_order() {
     let machine = irf_synth::stacks::workflows::memory_machine();
-    // Open, notify, preflight (2), capture (2), verify, close, notify.
-    let Some(run) = scenario("wf-memory", &machine, vec![result("lime", "SUCCEEDED"); 9]).await
+    // Open, notify, agent, preflight (2), capture (2), verify, symbols, close, notify.
+    let Some(run) = scenario("wf-memory", &machine, vec![result("lime", "SUCCEEDED"); 11]).await
     else {
         return;
     };
@@ -258,11 +260,13 @@ async fn the_standalone_memory_workflow_runs_its_steps_in_order() {
         .filter(|s| {
             [
                 "OpenCase",
+                "CheckAgent",
                 "MemoryPreflight",
                 "CheckPreflight",
                 "StartCapture",
                 "CheckCapture",
                 "VerifyMemory",
+                "BuildSymbols",
                 "CloseCase",
             ]
             .contains(s)
@@ -272,11 +276,13 @@ async fn the_standalone_memory_workflow_runs_its_steps_in_order() {
         tasks,
         [
             "OpenCase",
+            "CheckAgent",
             "MemoryPreflight",
             "CheckPreflight",
             "StartCapture",
             "CheckCapture",
             "VerifyMemory",
+            "BuildSymbols",
             "CloseCase"
         ]
     );
@@ -287,11 +293,11 @@ async fn a_check_that_is_not_ready_is_polled_until_it_is() {
     let machine = irf_synth::stacks::workflows::memory_machine();
     let waiting = json!({ "Ready": false, "Waiting": "preflight c-1: InProgress" });
     let ready = result("kcore", "SUCCEEDED");
-    // Open, notify, preflight, check (waiting), check (ready), capture, check, verify, close,
-    // notify.
-    let mut results = vec![ready.clone(); 3];
+    // Open, notify, agent, preflight, check (waiting), check (ready), capture, check, verify,
+    // symbols, close, notify.
+    let mut results = vec![ready.clone(); 4];
     results.push(waiting);
-    results.extend(vec![ready; 6]);
+    results.extend(vec![ready; 7]);
     let Some(run) = scenario("wf-poll", &machine, results).await else {
         return;
     };
@@ -346,10 +352,11 @@ async fn a_disk_step_that_fails_is_caught_cleaned_up_and_fails_the_case() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capture_that_fails_while_polled_is_caught_cleaned_up_and_fails_the_case() {
     let machine = irf_synth::stacks::workflows::memory_machine();
-    // Open, notify, preflight, check, capture, check (function error), clean-up, close, notify.
+    // Open, notify, agent, preflight, check, capture, check (function error), clean-up, close,
+    // notify.
     let ok = result("kcore", "SUCCEEDED");
     let failed = result("kcore", "FAILED");
-    let mut results = vec![ok; 5];
+    let mut results = vec![ok; 6];
     results.push(function_error());
     results.extend(vec![failed; 3]);
     let Some(run) = scenario("wf-memory-fatal", &machine, results).await else {
@@ -368,4 +375,29 @@ async fn a_capture_that_fails_while_polled_is_caught_cleaned_up_and_fails_the_ca
     }
     assert_eq!(run.entered("VerifyMemory"), 0);
     assert_eq!(run.entered("CaptureNotReady"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isf_that_cannot_be_built_leaves_the_verified_image_and_the_case_succeeds() {
+    let machine = irf_synth::stacks::workflows::memory_machine();
+    // Open, notify, agent, preflight, check, capture, check, verify, symbols (function error),
+    // close, notify.
+    let ok = result("kcore", "SUCCEEDED");
+    let mut results = vec![ok.clone(); 8];
+    results.push(function_error());
+    results.extend(vec![ok; 2]);
+    let Some(run) = scenario("wf-memory-no-isf", &machine, results).await else {
+        return;
+    };
+    run.ended(ExecutionStatus::Succeeded);
+    assert_eq!(run.task_errors, ["Function.ResponseSizeTooLarge"]);
+    for state in [
+        "VerifyMemory",
+        "BuildSymbols",
+        "MemorySymbolsNotBuilt",
+        "MemorySucceeded",
+    ] {
+        assert_eq!(run.entered(state), 1, "{state}: {:?}", run.entered);
+    }
+    assert_eq!(run.entered("MemoryCleanupAfterFailure"), 0);
 }

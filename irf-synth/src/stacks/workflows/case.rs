@@ -154,7 +154,7 @@ pub fn combined_machine() -> StateMachine {
             parameters: Some(json!({ "Case.$": "$.Case", "Memory": {} })),
             result_path: None,
         },
-        "MemoryPreflight",
+        super::memory::MEMORY_ENTRY,
     );
     memory_states(&mut memory, &Flow::End);
     g.then(

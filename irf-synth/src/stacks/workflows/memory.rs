@@ -1,4 +1,4 @@
-//! The memory branch: preflight, capture through the streamer, verify, clean up.
+//! The memory branch: preflight, capture through the streamer, verify, the ISF, clean up.
 
 use irf_core::asl::{Catch, ChoiceRule, Flow, GraphBuilder, State, StateMachine};
 use irf_core::steps::{BranchStatus, CaseEvent, MemoryAction};
@@ -7,10 +7,37 @@ use serde_json::json;
 use super::case::{close_case, collect, notify, open_case};
 use super::*;
 
-/// The memory states: preflight, capture through presigned URLs, verify. Ends in
-/// `MemorySucceeded` or `MemoryFailed` continuing with `exit`.
+/// The first memory state: waiting for the instance's SSM agent.
+pub(crate) const MEMORY_ENTRY: &str = "WaitForAgent";
+
+/// The memory states: the SSM agent online (containment swapped the instance profile, so the
+/// agent re-registers), preflight, capture through presigned URLs, verify, the ISF. Ends in
+/// `MemorySucceeded` or `MemoryFailed` continuing with `exit`. The image is the evidence: once
+/// it is verified, a failure to build its ISF is recorded (`$.Memory.SymbolsError`, and the custody
+/// ledger says why) but does not fail the branch.
 pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
     let fail = || Catch::all("MemoryCleanupAfterFailure", "$.MemoryError");
+    poll(
+        g,
+        PollLoop {
+            stem: "Agent",
+            what: "the SSM agent",
+            branch: "$.Memory",
+            check: call(
+                MEMORY_FN,
+                MemoryAction::AgentOnline.name(),
+                json!({}),
+                "$.Memory.Agent",
+            )
+            .comment(
+                "Ready once SSM reports the instance's agent Online (DescribeInstanceInformation)",
+            ),
+            polling: AGENT_POLLING,
+            ready: "MemoryPreflight",
+            error_path: "$.MemoryError",
+            on_error: "MemoryCleanupAfterFailure",
+        },
+    );
     g.then(
         "MemoryPreflight",
         State::Task(
@@ -114,6 +141,33 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             .comment("Completes the upload and checks the stored object against the hash computed on the host")
             .catch(fail()),
         ),
+        MemoryAction::BuildSymbols.name(),
+    );
+    g.then(
+        MemoryAction::BuildSymbols.name(),
+        State::Task(
+            call(
+                MEMORY_FN,
+                MemoryAction::BuildSymbols.name(),
+                json!({ "Capture.$": "$.Memory.Capture.Result", "Captured.$": "$.Memory.Captured.Result" }),
+                "$.Memory.Symbols",
+            )
+            .comment("Checks the host's symbol bundle and builds the Volatility 3 ISF beside the image")
+            .catch(Catch::all("MemorySymbolsNotBuilt", "$.Memory.SymbolsError")),
+        ),
+        "MemorySucceeded",
+    );
+    g.then(
+        "MemorySymbolsNotBuilt",
+        State::Pass {
+            comment: Some(
+                "The verified image stays the branch's result; the error says why it has no ISF"
+                    .to_owned(),
+            ),
+            result: None,
+            parameters: None,
+            result_path: None,
+        },
         "MemorySucceeded",
     );
     g.add(
@@ -150,7 +204,7 @@ pub fn memory_machine() -> StateMachine {
         &mut g,
         "NotifyStarted",
         &CaseEvent::CaseStarted,
-        "MemoryPreflight",
+        MEMORY_ENTRY,
     );
     memory_states(&mut g, &Flow::Next("CollectResult".to_owned()));
     collect(&mut g);

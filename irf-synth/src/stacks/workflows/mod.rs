@@ -82,6 +82,13 @@ pub const SNAPSHOT_POLLING: Polling = Polling {
     max_polls: 360,
 };
 
+/// The SSM agent coming Online after containment swapped the instance profile (the agent picks up
+/// new credentials within minutes): every fifteen seconds for ten minutes.
+pub const AGENT_POLLING: Polling = Polling {
+    interval_seconds: 15,
+    max_polls: 40,
+};
+
 /// The memory preflight: every five seconds for five minutes.
 pub const PREFLIGHT_POLLING: Polling = Polling {
     interval_seconds: 5,
