@@ -82,6 +82,7 @@ fn memory_steps() {
         fixture!("step-memory-start-capture.json"),
         fixture!("step-memory-capture-result.json"),
         fixture!("step-memory-verify.json"),
+        fixture!("step-memory-verify-resumed.json"),
         fixture!("step-memory-build-symbols.json"),
         fixture!("step-memory-clean-up.json"),
     ]

@@ -28,7 +28,7 @@ use crate::isf::{
 use crate::kallsyms::{self, KernelSymbol, Relocation};
 use crate::symbols::{
     ArrayLen, PAGE_TABLE_SYMBOLS, REQUIRED_SYMBOLS, REQUIRED_TYPES, TASK_STRUCT_MEMBERS,
-    TYPED_SYMBOLS, parse_type_expr,
+    TYPED_SYMBOLS, parse_type_expr, taint_flags_count,
 };
 use crate::types::Types;
 
@@ -95,7 +95,14 @@ pub fn build_with(bundle: &Bundle, options: &Options) -> Result<Isf, Error> {
     let mut user_types = types.user_types()?;
 
     let mut symbols = BTreeMap::new();
-    let typed = typed_symbols(&btf, &mut types, &syms, &mut user_types, &mut notes)?;
+    let typed = typed_symbols(
+        &btf,
+        &mut types,
+        &syms,
+        &mut user_types,
+        &release,
+        &mut notes,
+    )?;
     let mut unshifted = 0;
     for (name, sym) in &syms.symbols {
         if reloc.shift != 0 && !reloc.moves(sym) {
@@ -226,6 +233,7 @@ fn typed_symbols(
     types: &mut Types<'_, '_>,
     syms: &kallsyms::Kallsyms<'_>,
     user_types: &mut BTreeMap<String, UserType>,
+    release: &str,
     notes: &mut BTreeSet<String>,
 ) -> Result<BTreeMap<String, TypeRef>, Error> {
     let mut out = BTreeMap::new();
@@ -276,6 +284,18 @@ fn typed_symbols(
             };
             if found.is_some() {
                 break;
+            }
+        }
+        if entry.symbol == "taint_flags"
+            && let Some(TypeRef::Array { count, .. }) = &mut found
+        {
+            match taint_flags_count(release) {
+                Some(declared) => *count = (*count).min(declared),
+                None => {
+                    notes.insert(format!(
+                        "taint_flags sized by the gap to the next symbol ({count} entries): no TAINT_FLAGS_COUNT known for {release}"
+                    ));
+                }
             }
         }
         match found {

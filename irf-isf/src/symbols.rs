@@ -11,6 +11,31 @@
 //! (`framework/automagic/linux.py`), the kernel symbol table class
 //! (`framework/symbols/linux/__init__.py` and its extensions), and the plugins.
 
+/// `TAINT_FLAGS_COUNT` of a kernel release (`uname -r`): how many entries `taint_flags` has. The
+/// kernel declares the array with that length, which kallsyms cannot tell (the gap to the next
+/// symbol holds padding and other data: 42 entries' worth on Debian's 6.1, which has 19). Mainline
+/// (`include/linux/panic.h`): 18 from 4.15 (`TAINT_AUX`, `TAINT_RANDSTRUCT`), 19 from 6.0
+/// (`TAINT_TEST`), 20 from 6.15 (`TAINT_FWCTL`); Red Hat's kernels (`.el` releases) reserve 32.
+/// `None` for a release this table does not know (older than 4.15, 7 and later, or not
+/// `MAJOR.MINOR…`): the builder then keeps the gap and says so in the ISF's notes.
+pub fn taint_flags_count(release: &str) -> Option<u64> {
+    if release
+        .split(['.', '-', '_'])
+        .any(|part| part.starts_with("el"))
+    {
+        return Some(32);
+    }
+    let mut numbers = release.split(['.', '-']);
+    let major: u64 = numbers.next()?.parse().ok()?;
+    let minor: u64 = numbers.next()?.parse().ok()?;
+    match (major, minor) {
+        (4, 15..) | (5, _) => Some(18),
+        (6, 0..=14) => Some(19),
+        (6, 15..) => Some(20),
+        _ => None,
+    }
+}
+
 /// A global variable's C type, and who reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TypedSymbol {
@@ -268,6 +293,23 @@ pub(crate) fn parse_type_expr(s: &str) -> Option<TypeExpr<'_>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn taint_flag_counts_follow_the_kernel_release() {
+        for (release, count) in [
+            ("6.1.0-27-cloud-amd64", Some(19)),
+            ("6.1.102-111.182.amzn2023.x86_64", Some(19)),
+            ("5.10.225-213.878.amzn2.x86_64", Some(18)),
+            ("6.8.0-1015-aws", Some(19)),
+            ("6.15.2-arch1-1", Some(20)),
+            ("5.14.0-427.13.1.el9_4.x86_64", Some(32)),
+            ("4.14.352-267.564.amzn2.x86_64", None),
+            ("7.0.0", None),
+            ("rolling", None),
+        ] {
+            assert_eq!(taint_flags_count(release), count, "{release}");
+        }
+    }
+
     use super::*;
 
     #[test]

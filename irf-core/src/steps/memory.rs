@@ -95,6 +95,18 @@ pub struct Receipts {
     pub symbols: Option<SymbolsReceipt>,
 }
 
+/// Where a memory verification stopped (one invocation re-reads what fits its time budget).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VerifyCursor {
+    /// Bytes of the image hashed so far.
+    pub offset: u64,
+    /// The image's size.
+    pub size: u64,
+    /// The SHA-256 and MD5 hashers' saved state after `offset` bytes (base64).
+    pub hashes: String,
+}
+
 /// What `BuildSymbols` made of the host's symbol bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -163,6 +175,9 @@ pub enum MemoryStep {
         capture: Capture,
         /// `CaptureResult`'s answer.
         captured: Ready<Receipts>,
+        /// Where the last run stopped; `null` on the first run.
+        #[serde(default)]
+        cursor: Option<VerifyCursor>,
     },
     /// Once the image is verified: checks the host's symbol bundle against its manifest, builds
     /// the Volatility 3 ISF from it beside the image, and records both in the custody ledger.

@@ -23,7 +23,7 @@ pub use disk::{
 };
 pub use memory::{
     Capture, MemoryAction, MemoryStep, MethodChoice, PartReceipt, PreflightReport, Receipts,
-    SentCommand, Symbols, SymbolsReceipt,
+    SentCommand, Symbols, SymbolsReceipt, VerifyCursor,
 };
 
 use serde::{Deserialize, Serialize};

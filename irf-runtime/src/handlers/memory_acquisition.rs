@@ -44,6 +44,7 @@ pub fn engine<R: CommandRunner>(aws: &Aws, env: &MemoryAcquisitionEnv, runner: R
         prefix: env.prefix.clone(),
         methods: env.memory_methods.split(',').map(str::to_owned).collect(),
         url_lifetime: URL_LIFETIME,
+        verify_budget: crate::memory::VERIFY_BUDGET,
     }
 }
 
@@ -87,9 +88,10 @@ pub async fn run<R: CommandRunner>(
             case,
             capture,
             captured,
+            cursor,
         } => to_value(
             &memory
-                .verify(&case, &capture, &captured.result, custody)
+                .verify(&case, &capture, &captured.result, cursor.as_ref(), custody)
                 .await?,
         ),
         MemoryStep::BuildSymbols {

@@ -28,15 +28,25 @@ use irf_core::contract::{self, evidence_keys, module_keys};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use irf_core::steps::{Capture, Case, MethodChoice, PreflightReport, Receipts, SentCommand};
+use irf_core::steps::{
+    Capture, Case, MethodChoice, PreflightReport, Receipts, SentCommand, VerifyCursor,
+};
 
 use crate::custody::{Artifact, Custody, Record};
+use crate::digests::{Digests, StreamHashes};
 use crate::error::{self, HandlerError, Result};
 
 pub mod symbols;
 
 /// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
+
+/// Time one verification run reads for, of the function's 900 s: a 256 GiB image verifies over a
+/// few runs instead of failing one.
+pub const VERIFY_BUDGET: Duration = Duration::from_secs(600);
+
+/// Bytes a verification run reads at least, whatever its budget.
+pub const VERIFY_MIN_BYTES: u64 = 8 << 20;
 
 /// Where a command stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,6 +241,20 @@ pub struct MemoryImage {
     pub format: String,
 }
 
+/// One verification run: done with the image, or where to resume.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Verification {
+    /// Whether the whole image is verified.
+    pub done: bool,
+    /// Where the next run resumes, while not done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<VerifyCursor>,
+    /// The verified image, once done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<MemoryImage>,
+}
+
 /// The memory engine of one case.
 #[derive(Debug)]
 pub struct Memory<R> {
@@ -250,6 +274,8 @@ pub struct Memory<R> {
     pub methods: Vec<String>,
     /// Lifetime of presigned URLs.
     pub url_lifetime: Duration,
+    /// How long one verification run reads ([`VERIFY_BUDGET`]).
+    pub verify_budget: Duration,
 }
 
 fn now() -> String {
@@ -617,14 +643,17 @@ impl<R: CommandRunner> Memory<R> {
         }
     }
 
-    /// Completes the upload, re-hashes the stored image, writes the sidecars and records it.
+    /// Completes the upload (first run), re-hashes the stored image from where the last run
+    /// stopped for up to the verification budget, and once the whole image is hashed compares it
+    /// with the host's, writes the sidecars and records it.
     pub async fn verify(
         &self,
         case: &Case,
         capture: &Capture,
         receipts: &Receipts,
+        cursor: Option<&VerifyCursor>,
         custody: &Custody,
-    ) -> Result<MemoryImage> {
+    ) -> Result<Verification> {
         let field = |k: &str| receipts.report.get(k).cloned().unwrap_or(Value::Null);
         let (Some(bytes), Some(sha256)) = (
             field("bytes").as_u64(),
@@ -634,6 +663,60 @@ impl<R: CommandRunner> Memory<R> {
                 "the streamer's report lacks bytes or sha256",
             ));
         };
+        if cursor.is_none() {
+            self.complete_upload(capture, receipts).await?;
+        }
+        let (offset, hashes) = match cursor {
+            Some(c) => (c.offset, StreamHashes::restore(&c.hashes)?),
+            None => (0, StreamHashes::default()),
+        };
+        let progress = crate::objects::rehash_from(
+            &self.evidence,
+            &self.evidence_bucket,
+            &capture.key,
+            offset,
+            hashes,
+            self.verify_budget,
+            VERIFY_MIN_BYTES,
+        )
+        .await?
+        .ok_or_else(|| {
+            HandlerError::fatal(format!(
+                "{} is missing after its upload was completed",
+                capture.key
+            ))
+        })?;
+        if !progress.done() {
+            return Ok(Verification {
+                done: false,
+                cursor: Some(VerifyCursor {
+                    offset: progress.offset,
+                    size: progress.size,
+                    hashes: progress.hashes.save(),
+                }),
+                image: None,
+            });
+        }
+        let stored = progress.offset;
+        let found = progress.hashes.finish();
+        if stored != bytes || found.sha256 != sha256 {
+            return Err(HandlerError::fatal(format!(
+                "{} holds {stored} bytes hashing to {}; the host streamed {bytes} bytes hashing to {sha256}",
+                capture.key, found.sha256
+            )));
+        }
+        let image = self
+            .record_image(case, capture, receipts, bytes, found, custody)
+            .await?;
+        Ok(Verification {
+            done: true,
+            cursor: None,
+            image: Some(image),
+        })
+    }
+
+    /// Completes the multipart upload with the streamer's receipts (S3 checks every ETag).
+    async fn complete_upload(&self, capture: &Capture, receipts: &Receipts) -> Result<()> {
         if receipts.parts.is_empty()
             || receipts
                 .parts
@@ -679,22 +762,22 @@ impl<R: CommandRunner> Memory<R> {
                 ));
             }
         }
-        let (stored, found) =
-            crate::objects::rehash(&self.evidence, &self.evidence_bucket, &capture.key)
-                .await?
-                .ok_or_else(|| {
-                    HandlerError::fatal(format!(
-                        "{} is missing after its upload was completed",
-                        capture.key
-                    ))
-                })?;
-        if stored != bytes || found.sha256 != sha256 {
-            return Err(HandlerError::fatal(format!(
-                "{} holds {stored} bytes hashing to {}; the host streamed {bytes} bytes hashing to {sha256}",
-                capture.key, found.sha256
-            )));
-        }
-        let md5 = found.md5;
+        Ok(())
+    }
+
+    /// Writes the verified image's sidecars and records it in the custody ledger (`found`: the
+    /// digests of the stored image, whose SHA-256 equals the host's).
+    async fn record_image(
+        &self,
+        case: &Case,
+        capture: &Capture,
+        receipts: &Receipts,
+        bytes: u64,
+        found: Digests,
+        custody: &Custody,
+    ) -> Result<MemoryImage> {
+        let Digests { sha256, md5 } = found;
+        let field = |k: &str| receipts.report.get(k).cloned().unwrap_or(Value::Null);
         let name = capture.key.rsplit('/').next().unwrap_or(&capture.key);
         for (algorithm, value) in [("sha256", &sha256), ("md5", &md5)] {
             let key = evidence_keys::sidecar(&capture.key, algorithm);

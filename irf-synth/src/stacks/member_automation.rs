@@ -31,9 +31,9 @@ const INCIDENT_BUS: &str = "IncidentBusArn";
 const MEMBER_NAME: &str = "MemberName";
 
 /// File name the capture document stages the streamer binary under.
-pub(crate) const STREAMER_NAME: &str = "irf-memdump";
+pub const STREAMER_NAME: &str = "irf-memdump";
 /// Loopback port LiME listens on during a capture.
-pub(crate) const LIME_PORT: u16 = 4444;
+pub const LIME_PORT: u16 = 4444;
 
 pub(super) fn bindings(fw: &Framework, target: &Target<'_>) -> BTreeMap<String, Binding> {
     let mut b = BTreeMap::from([

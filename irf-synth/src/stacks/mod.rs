@@ -13,6 +13,9 @@ mod security_ir_vpc;
 mod security_module_factory;
 pub mod workflows;
 
+/// What the memory-capture document is rendered with (the streamer's staged name, LiME's port).
+pub use member_automation::{LIME_PORT, STREAMER_NAME};
+
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -26,10 +26,10 @@ use sha2::{Digest, Sha256};
 
 /// Guest RAM: enough for the 6.1 cloud kernel and the jobs, small enough to image quickly under
 /// software emulation.
-const GUEST_MIB: u64 = 512;
+pub(crate) const GUEST_MIB: u64 = 512;
 
 /// The name the marker process runs under (its `comm`), so pslist can be checked for it.
-const MARKER: &str = "irfmarker";
+pub(crate) const MARKER: &str = "irfmarker";
 
 /// Skips (returns `None`) or, with `IRF_REQUIRE_TOOLS`, fails when `what` is missing.
 fn required<T>(found: Option<T>, what: &str) -> Option<T> {
@@ -45,9 +45,14 @@ fn required<T>(found: Option<T>, what: &str) -> Option<T> {
 
 /// The amd64 kit directory `scripts/guest-kit` prints (it installs QEMU and downloads the pinned
 /// packages when they are missing).
-fn kit() -> Option<PathBuf> {
+pub(crate) fn kit() -> Option<PathBuf> {
+    kit_for("amd64")
+}
+
+/// The kit directory of `arch` (`amd64`, `arm64`).
+pub(crate) fn kit_for(arch: &str) -> Option<PathBuf> {
     let out = Command::new(common::root().join("scripts/guest-kit"))
-        .arg("amd64")
+        .arg(arch)
         .output()
         .expect("scripts/guest-kit runs");
     let kit = out.status.success().then(|| {
@@ -57,14 +62,14 @@ fn kit() -> Option<PathBuf> {
     required(
         kit,
         &format!(
-            "scripts/guest-kit amd64 failed: {}",
+            "scripts/guest-kit {arch} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ),
     )
 }
 
 /// The pinned Volatility 3 of the tools venv.
-fn vol() -> Option<PathBuf> {
+pub(crate) fn vol() -> Option<PathBuf> {
     let venv = std::env::var_os("IRF_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| common::root().join(".venv"));
@@ -77,7 +82,7 @@ fn vol() -> Option<PathBuf> {
 
 /// A work directory for one guest run; kept (and named on stderr) with `IRF_GUEST_KEEP=1`, for
 /// looking at the images and the guest's output after a failure.
-fn work_dir() -> tempfile::TempDir {
+pub(crate) fn work_dir() -> tempfile::TempDir {
     let keep = std::env::var_os("IRF_GUEST_KEEP").is_some();
     let dir = tempfile::Builder::new()
         .prefix("irf-guest-")
@@ -90,7 +95,7 @@ fn work_dir() -> tempfile::TempDir {
     dir
 }
 
-fn sha256_file(path: &Path) -> String {
+pub(crate) fn sha256_file(path: &Path) -> String {
     use std::io::Read;
     let mut hasher = Sha256::new();
     let mut file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -106,7 +111,7 @@ fn sha256_file(path: &Path) -> String {
 }
 
 /// `key=value` lines of the job's stdout.
-fn values(out: &Path) -> BTreeMap<String, String> {
+pub(crate) fn values(out: &Path) -> BTreeMap<String, String> {
     std::fs::read_to_string(out.join("stdout"))
         .unwrap()
         .lines()
@@ -130,7 +135,13 @@ fn guest_digests(path: &Path) -> BTreeMap<String, String> {
 
 /// Runs a Volatility plugin on `image` with the symbols in `symbols` only (no downloads) and
 /// returns its JSON rows.
-fn volatility(vol: &Path, symbols: &Path, cache: &Path, image: &Path, plugin: &str) -> Vec<Value> {
+pub(crate) fn volatility(
+    vol: &Path,
+    symbols: &Path,
+    cache: &Path,
+    image: &Path,
+    plugin: &str,
+) -> Vec<Value> {
     let out = Command::new(vol)
         .args(["--offline", "-q", "-r", "json", "--cache-path"])
         .arg(cache)
@@ -164,7 +175,7 @@ fn volatility(vol: &Path, symbols: &Path, cache: &Path, image: &Path, plugin: &s
 }
 
 /// Flattens pstree's nested rows (`__children`).
-fn flatten(rows: &[Value], out: &mut Vec<Value>) {
+pub(crate) fn flatten(rows: &[Value], out: &mut Vec<Value>) {
     for r in rows {
         out.push(r.clone());
         if let Some(children) = r.get("__children").and_then(Value::as_array) {
@@ -349,14 +360,24 @@ sha256sum "$IRF_OUT/kcore.lime" "$IRF_OUT/lime.lime" > "$IRF_OUT/guest.sha256"
         );
     }
     // LiME was loaded while it dumped: its own image lists it, the kcore one (taken before) not.
-    let module = |image: &Path| {
-        volatility(&vol, &symbols, &cache, image, "linux.lsmod.Lsmod")
-            .iter()
-            .any(|r| r["Module Name"] == "lime")
-    };
-    assert!(module(&lime_image), "lsmod of the LiME image shows lime");
+    // taint_flags has the kernel's 19 entries (irf_isf::symbols::taint_flags_count), so no
+    // module shows taint characters read from past the array's end.
+    let modules = |image: &Path| volatility(&vol, &symbols, &cache, image, "linux.lsmod.Lsmod");
+    let lime_modules = modules(&lime_image);
     assert!(
-        !module(&kcore_image),
+        lime_modules.iter().any(|r| r["Module Name"] == "lime"),
+        "lsmod of the LiME image shows lime"
+    );
+    assert!(
+        !lime_modules
+            .iter()
+            .any(|r| r.to_string().contains("UNKNOWN_TAINT")),
+        "lsmod reads taint characters past taint_flags: {lime_modules:?}"
+    );
+    assert!(
+        !modules(&kcore_image)
+            .iter()
+            .any(|r| r["Module Name"] == "lime"),
         "lsmod of the kcore image, taken before insmod, does not"
     );
 }

@@ -305,7 +305,7 @@ fn expected_lime() -> Vec<u8> {
     out
 }
 
-fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
+pub(crate) fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(conf)
             .force_path_style(true)
@@ -316,7 +316,7 @@ fn s3(conf: &SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
-async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
+pub(crate) async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
     s3.put_object()
         .bucket(bucket)
         .key(key)
@@ -324,6 +324,79 @@ async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) {
         .send()
         .await
         .unwrap();
+}
+
+/// A security account's evidence and modules buckets in the emulator, and the custody ledger's
+/// signer, as the memory engine uses them.
+pub(crate) struct Buckets {
+    /// The org's name prefix (document names).
+    pub prefix: String,
+    /// S3 of the security account, presigning plain URLs.
+    pub s3: aws_sdk_s3::Client,
+    /// The evidence bucket.
+    pub evidence: String,
+    /// The modules bucket.
+    pub modules: String,
+    /// The custody ledger, signed with a fresh ECDSA key.
+    pub custody: Custody,
+}
+
+/// Creates [`Buckets`] for a fresh org.
+pub(crate) async fn buckets(endpoint: &str) -> Buckets {
+    let (_, a) = common::fresh_org();
+    let conf = common::account(endpoint, &a.security, REGION).await;
+    let s3 = s3(&conf);
+    let evidence = format!("{}-evidence", a.prefix);
+    let modules = format!("{}-modules", a.prefix);
+    for b in [&evidence, &modules] {
+        s3.create_bucket().bucket(b).send().await.unwrap();
+    }
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let key = kms
+        .create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let custody = Custody {
+        s3: s3.clone(),
+        bucket: evidence.clone(),
+        kms,
+        key_id: key.arn().unwrap().to_owned(),
+        actor: format!(
+            "arn:aws:sts::{}:assumed-role/MemoryAutomationLambdaRole/test",
+            a.security
+        ),
+    };
+    Buckets {
+        prefix: a.prefix,
+        s3,
+        evidence,
+        modules,
+        custody,
+    }
+}
+
+/// Stages a streamer binary for `arch` with its SHA-256, as the deployer does; returns its key.
+pub(crate) async fn stage_streamer(
+    s3: &aws_sdk_s3::Client,
+    modules: &str,
+    arch: &str,
+    tool: &[u8],
+) -> String {
+    let tool_key = irf_core::contract::module_keys::streamer(arch);
+    put(s3, modules, &tool_key, tool.to_vec()).await;
+    put(
+        s3,
+        modules,
+        &format!("{tool_key}.sha256"),
+        format!("{}  irf-memdump\n", hex::encode(digests::sha256(tool))).into_bytes(),
+    )
+    .await;
+    tool_key
 }
 
 /// Builds the streamer (a no-op when it is current) and returns its path.
@@ -360,46 +433,17 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let Some(endpoint) = common::emulator() else {
         return;
     };
-    let (_, a) = common::fresh_org();
-    let conf = common::account(&endpoint, &a.security, REGION).await;
-    let s3 = s3(&conf);
-    let evidence = format!("{}-evidence", a.prefix);
-    let modules = format!("{}-modules", a.prefix);
-    for b in [&evidence, &modules] {
-        s3.create_bucket().bucket(b).send().await.unwrap();
-    }
-    let kms = aws_sdk_kms::Client::new(&conf);
-    let key = kms
-        .create_key()
-        .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap();
-    let custody = Custody {
-        s3: s3.clone(),
-        bucket: evidence.clone(),
-        kms,
-        key_id: key.arn().unwrap().to_owned(),
-        actor: format!(
-            "arn:aws:sts::{}:assumed-role/MemoryAutomationLambdaRole/test",
-            a.security
-        ),
-    };
+    let Buckets {
+        prefix,
+        s3,
+        evidence,
+        modules,
+        custody,
+    } = buckets(&endpoint).await;
 
     // Stage the streamer and a LiME module with their SHA-256s, as the deployer does.
     let tool = std::fs::read(streamer()).unwrap();
-    let tool_key = irf_core::contract::module_keys::streamer("x86_64");
-    put(&s3, &modules, &tool_key, tool.clone()).await;
-    put(
-        &s3,
-        &modules,
-        &format!("{tool_key}.sha256"),
-        format!("{}  irf-memdump\n", hex::encode(digests::sha256(&tool))).into_bytes(),
-    )
-    .await;
+    let tool_key = stage_streamer(&s3, &modules, "x86_64", &tool).await;
     let module = b"\x7fELF not really a kernel module".to_vec();
     let module_key = irf_core::contract::module_keys::lime_module("amzn", "2023", "6.1.0-test");
     put(&s3, &modules, &module_key, module.clone()).await;
@@ -437,9 +481,10 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         evidence_bucket: evidence.clone(),
         modules: s3.clone(),
         modules_bucket: modules.clone(),
-        prefix: a.prefix.clone(),
+        prefix: prefix.clone(),
         methods: vec!["kcore".into(), "lime".into()],
         url_lifetime: std::time::Duration::from_secs(900),
+        verify_budget: std::time::Duration::ZERO,
     };
     let expected = expected_lime();
     let expected_sha = hex::encode(digests::sha256(&expected));
@@ -528,15 +573,29 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             expected_sha.as_str(),
             "{receipts}"
         );
-        let image = run(
-            &memory,
-            &custody,
-            c(
-                MemoryAction::Verify.name(),
-                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
-            ),
-        )
-        .await;
+        // Verification resumes across runs: with no time budget a run reads its minimum of 8 MiB,
+        // so this 12 MiB image takes two, the second from the first's cursor.
+        let mut cursor = Value::Null;
+        let mut runs = 0;
+        let image = loop {
+            runs += 1;
+            let verified = run(
+                &memory,
+                &custody,
+                c(
+                    MemoryAction::Verify.name(),
+                    json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": cursor}),
+                ),
+            )
+            .await;
+            if verified["Done"] == true {
+                break verified["Image"].clone();
+            }
+            let at = verified["Cursor"]["Offset"].as_u64().unwrap();
+            assert!((8 * MIB..expected.len() as u64).contains(&at), "{verified}");
+            cursor = verified["Cursor"].clone();
+        };
+        assert_eq!(runs, 2);
         assert_eq!(image["Sha256"], expected_sha.as_str());
         assert_eq!(image["Format"], "lime");
         // The stored object is byte for byte the independently built LiME image.
@@ -567,7 +626,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
             &custody,
             c(
                 MemoryAction::Verify.name(),
-                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": null}),
             ),
         )
         .await;

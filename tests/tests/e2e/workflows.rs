@@ -401,3 +401,24 @@ async fn an_isf_that_cannot_be_built_leaves_the_verified_image_and_the_case_succ
     }
     assert_eq!(run.entered("MemoryCleanupAfterFailure"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verification_that_needs_more_runs_resumes_from_its_cursor() {
+    let machine = irf_synth::stacks::workflows::memory_machine();
+    // Open, notify, agent, preflight, check, capture, check, verify (not done), verify (done),
+    // symbols, close, notify.
+    let ok = result("kcore", "SUCCEEDED");
+    let mut part_way = ok.clone();
+    part_way["Done"] = false.into();
+    part_way["Cursor"] = json!({"Offset": 8 << 20, "Size": 12 << 20, "Hashes": "AAAA"});
+    let mut results = vec![ok.clone(); 7];
+    results.push(part_way);
+    results.extend(vec![ok; 4]);
+    let Some(run) = scenario("wf-memory-verify-runs", &machine, results).await else {
+        return;
+    };
+    run.ended(ExecutionStatus::Succeeded);
+    assert_eq!(run.entered("StartVerify"), 1, "{:?}", run.entered);
+    assert_eq!(run.entered("VerifyMemory"), 2, "{:?}", run.entered);
+    assert_eq!(run.entered("BuildSymbols"), 1, "{:?}", run.entered);
+}

@@ -124,10 +124,20 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             )
             .comment("Ready once the capture command itself finished; its status is checked, not the first command's"),
             polling: CAPTURE_POLLING,
-            ready: "VerifyMemory",
+            ready: "StartVerify",
             error_path: "$.MemoryError",
             on_error: "MemoryCleanupAfterFailure",
         },
+    );
+    g.then(
+        "StartVerify",
+        State::Pass {
+            comment: Some("The first verification run starts without a cursor".to_owned()),
+            result: Some(json!({ "Result": { "Cursor": null } })),
+            parameters: None,
+            result_path: Some("$.Memory.Verified".to_owned()),
+        },
+        "VerifyMemory",
     );
     g.then(
         "VerifyMemory",
@@ -135,13 +145,29 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             call(
                 MEMORY_FN,
                 MemoryAction::Verify.name(),
-                json!({ "Capture.$": "$.Memory.Capture.Result", "Captured.$": "$.Memory.Captured.Result" }),
+                json!({
+                    "Capture.$": "$.Memory.Capture.Result",
+                    "Captured.$": "$.Memory.Captured.Result",
+                    "Cursor.$": "$.Memory.Verified.Result.Cursor",
+                }),
                 "$.Memory.Verified",
             )
-            .comment("Completes the upload and checks the stored object against the hash computed on the host")
+            .comment("Completes the upload, then re-reads the stored image from the cursor for one run's budget; once all of it is read, checks it against the host's hash")
             .catch(fail()),
         ),
-        MemoryAction::BuildSymbols.name(),
+        "MemoryVerified",
+    );
+    g.add(
+        "MemoryVerified",
+        State::Choice(irf_core::asl::Choice {
+            comment: Some("Loops until the whole image is re-read and checked".to_owned()),
+            choices: vec![ChoiceRule {
+                condition: json!({ "Variable": "$.Memory.Verified.Result.Done", "BooleanEquals": true }),
+                next: MemoryAction::BuildSymbols.name().to_owned(),
+            }],
+            default: Some("VerifyMemory".to_owned()),
+        }),
+        Flow::End,
     );
     g.then(
         MemoryAction::BuildSymbols.name(),
