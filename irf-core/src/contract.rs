@@ -66,6 +66,11 @@ pub const SECURITY_KEY_ALIAS: &str = "alias/ir/sec";
 /// Forensics-account KMS alias protecting the evidence bucket.
 pub const EVIDENCE_KEY_ALIAS: &str = "alias/ir/evidence";
 
+/// Forensics-account KMS alias, in every member region other than the home region, of the key
+/// protecting that region's ingest bucket (memory captures land there, in the instance's region,
+/// before the server-side copy into the evidence bucket).
+pub const INGEST_KEY_ALIAS: &str = "alias/ir/ingest";
+
 /// Forensics-account KMS alias of the asymmetric key that signs custody ledgers.
 pub const CUSTODY_SIGNING_KEY_ALIAS: &str = "alias/ir/custody";
 

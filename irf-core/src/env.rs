@@ -37,6 +37,9 @@ pub mod keys {
     pub const IMAGING_BUDGET_SECONDS: &str = "IRF_IMAGING_BUDGET_SECONDS";
     /// The bucket of memory tools (streamer binaries, LiME modules).
     pub const MODULES_BUCKET: &str = "IRF_MODULES_BUCKET";
+    /// The forensics account's ingest buckets, one per member region other than the home region,
+    /// as `region=bucket` pairs, comma-separated (`eu-west-1=irf-222222222222-ingest-eu-west-1`).
+    pub const INGEST_BUCKETS: &str = "IRF_INGEST_BUCKETS";
     /// Memory methods in the order tried, comma-separated (`kcore,lime`).
     pub const MEMORY_METHODS: &str = "IRF_MEMORY_METHODS";
     /// The security account's case outcome topic.
@@ -222,7 +225,31 @@ handler_env! {
         modules_bucket: MODULES_BUCKET required,
         /// Methods in the order tried, comma-separated.
         memory_methods: MEMORY_METHODS required,
+        /// Where captures of instances outside the home region land (`region=bucket,...`);
+        /// unset when every member is in the home region.
+        ingest_buckets: INGEST_BUCKETS optional,
     }
+}
+
+/// Parses [`keys::INGEST_BUCKETS`] (`region=bucket,...`) into bucket by region; the error names
+/// the malformed pair.
+pub fn parse_ingest_buckets(
+    value: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((region, bucket)) if !region.is_empty() && !bucket.is_empty() => {
+                Ok((region.to_owned(), bucket.to_owned()))
+            }
+            _ => Err(format!(
+                "{} holds {pair:?}, not region=bucket",
+                keys::INGEST_BUCKETS
+            )),
+        })
+        .collect()
 }
 
 handler_env! {
@@ -382,5 +409,20 @@ mod tests {
         assert!(!flag(Some("TRUE"), true));
         assert!(flag(None, true));
         assert!(!flag(None, false));
+    }
+
+    #[test]
+    fn ingest_buckets_parse_by_region_and_a_bad_pair_is_named() {
+        let buckets =
+            parse_ingest_buckets("eu-west-1=irf-2-ingest-eu-west-1, ap-south-1=b2,").unwrap();
+        assert_eq!(buckets.len(), 2);
+        assert_eq!(buckets["eu-west-1"], "irf-2-ingest-eu-west-1");
+        assert_eq!(buckets["ap-south-1"], "b2");
+        assert!(parse_ingest_buckets("").unwrap().is_empty());
+        assert_eq!(
+            parse_ingest_buckets("eu-west-1=b,oops").unwrap_err(),
+            "IRF_INGEST_BUCKETS holds \"oops\", not region=bucket"
+        );
+        assert!(parse_ingest_buckets("=b").is_err());
     }
 }

@@ -55,8 +55,20 @@ fn example_org_resolves() {
     );
     assert_eq!(
         f.deploy_targets().len(),
-        2 + 4,
-        "security, forensics and four member account-regions"
+        2 + 4 + 1,
+        "security, forensics, four member account-regions and forensics in eu-west-1 (ingest)"
+    );
+    assert_eq!(
+        f.ingest_regions()
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>(),
+        ["eu-west-1"]
+    );
+    assert_eq!(
+        f.names
+            .ingest_bucket(irf_core::region::Region::lookup("eu-west-1").unwrap()),
+        "irf-222222222222-ingest-eu-west-1"
     );
 }
 

@@ -119,6 +119,21 @@ fn instances(kind: StackKind, fw: &Framework) -> Vec<(String, Target<'_>)> {
         | StackKind::SecurityAutomation
         | StackKind::SecurityModuleFactory
         | StackKind::SecurityHub => single(&fw.security),
+        StackKind::ForensicsIngest => fw
+            .ingest_regions()
+            .into_iter()
+            .map(|r| {
+                (
+                    fw.names.stack(&format!("{}-{r}", kind.slug())),
+                    Target {
+                        account: &fw.forensics,
+                        region: r,
+                        member: None,
+                        stack_set: None,
+                    },
+                )
+            })
+            .collect(),
         StackKind::MemberBaseline => fw
             .members
             .iter()

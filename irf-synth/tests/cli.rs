@@ -28,7 +28,7 @@ fn validate_accepts_the_example() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("is valid"), "{stdout}");
     assert!(
-        stdout.contains("14 stack(s) from 9 template(s)"),
+        stdout.contains("15 stack(s) from 10 template(s)"),
         "{stdout}"
     );
 }
@@ -127,5 +127,5 @@ fn synth_writes_templates_and_plan_and_reports_timings() {
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(plan["stacks"].as_array().unwrap().len(), 14);
+    assert_eq!(plan["stacks"].as_array().unwrap().len(), 15);
 }

@@ -79,7 +79,16 @@ fn stacks_land_in_the_right_accounts_and_regions() {
         "555555555555",
         "eu-west-1",
     );
-    assert_eq!(plan.stacks.len(), 7 + 3 + 4);
+    expect(
+        "irf-forensics-ingest-eu-west-1",
+        "222222222222",
+        "eu-west-1",
+    );
+    assert!(
+        plan.stack("irf-forensics-ingest-us-east-1").is_none(),
+        "the home region's captures go to the evidence bucket itself"
+    );
+    assert_eq!(plan.stacks.len(), 7 + 3 + 4 + 1);
 }
 
 #[test]
@@ -141,7 +150,14 @@ fn waves_allow_parallel_member_fan_out() {
         .iter()
         .map(|w| w.iter().map(|s| s.name.as_str()).collect())
         .collect();
-    assert_eq!(waves[0], ["irf-forensics-analysis", "irf-security-hub"]);
+    assert_eq!(
+        waves[0],
+        [
+            "irf-forensics-analysis",
+            "irf-security-hub",
+            "irf-forensics-ingest-eu-west-1"
+        ]
+    );
     assert_eq!(waves.len(), 5, "critical path: {waves:#?}");
     assert_eq!(waves[4].len(), 4, "all four member regions deploy together");
 }
@@ -180,9 +196,9 @@ fn stale_templates_are_removed_on_rewrite() {
 #[test]
 fn a_thousand_member_org_synthesizes_within_limits() {
     let plan = plan_of(&large_org(1000));
-    assert_eq!(plan.stacks.len(), 7 + 1000 + 2000);
+    assert_eq!(plan.stacks.len(), 7 + 1000 + 2000 + 1);
     let templates: BTreeSet<&str> = plan.stacks.iter().map(|s| s.template.as_str()).collect();
-    assert_eq!(templates.len(), 9, "member stacks share their templates");
+    assert_eq!(templates.len(), 10, "member stacks share their templates");
 }
 
 #[test]

@@ -931,7 +931,14 @@ fn check_bucket_names(
             targets.extend(m.regions.iter().map(|r| (a, *r)));
         }
     }
-    for name in names.all_buckets(targets) {
+    let mut ingest: Vec<Region> = members
+        .iter()
+        .flat_map(|m| m.regions.iter().copied())
+        .filter(|r| *r != org.home_region)
+        .collect();
+    ingest.sort();
+    ingest.dedup();
+    for name in names.all_buckets(targets, ingest) {
         if let Err(m) = check_bucket_name(&name) {
             c.error(
                 "organization.prefix",

@@ -128,6 +128,11 @@ impl Framework {
                 targets.extend(m.regions.iter().map(|r| (a, *r)));
             }
         }
+        targets.extend(
+            self.ingest_regions()
+                .into_iter()
+                .map(|r| (&self.forensics, r)),
+        );
         targets.sort();
         targets.dedup();
         targets
@@ -143,5 +148,15 @@ impl Framework {
         regions.sort();
         regions.dedup();
         regions
+    }
+
+    /// Member regions other than the home region, sorted: each gets an ingest bucket in the
+    /// forensics account ([`Names::ingest_bucket`]).
+    pub fn ingest_regions(&self) -> Vec<Region> {
+        let home = self.home_region();
+        self.member_regions()
+            .into_iter()
+            .filter(|r| *r != home)
+            .collect()
     }
 }

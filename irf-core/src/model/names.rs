@@ -64,6 +64,19 @@ impl Names {
         self.forensics_bucket("imagebuilder-logs")
     }
 
+    /// Ingest bucket of a member region other than the home region (forensics account): a
+    /// suspect whose subnet reaches S3 only through its region's gateway endpoint uploads its
+    /// memory image there, and the workflow copies it server-side into the evidence bucket.
+    pub fn ingest_bucket(&self, region: Region) -> String {
+        self.forensics_bucket(&format!("ingest-{region}"))
+    }
+
+    /// S3 server-access-log bucket of a region other than the home region (forensics account),
+    /// for the ingest bucket there.
+    pub fn regional_access_logs_bucket(&self, region: Region) -> String {
+        self.forensics_bucket(&format!("logs-{region}"))
+    }
+
     /// Memory-modules bucket (security account).
     pub fn modules_bucket(&self) -> String {
         format!("{}-{}-memory-modules", self.prefix, self.security)
@@ -74,10 +87,12 @@ impl Names {
         format!("{}-assets-{account}-{region}", self.prefix)
     }
 
-    /// Every bucket name the framework creates for `accounts` × `regions`, for validation.
+    /// Every bucket name the framework creates for `accounts` × `regions` and the ingest
+    /// regions, for validation.
     pub fn all_buckets<'a>(
         &self,
         deploy_targets: impl IntoIterator<Item = (&'a AccountId, Region)>,
+        ingest_regions: impl IntoIterator<Item = Region>,
     ) -> Vec<String> {
         let mut names = vec![
             self.evidence_bucket(),
@@ -93,6 +108,10 @@ impl Names {
                 .into_iter()
                 .map(|(a, r)| self.asset_bucket(a, r)),
         );
+        for r in ingest_regions {
+            names.push(self.ingest_bucket(r));
+            names.push(self.regional_access_logs_bucket(r));
+        }
         names
     }
 
@@ -175,5 +194,26 @@ mod tests {
         assert!(check_bucket_name("-irf").is_err());
         assert!(check_bucket_name(&"a".repeat(64)).is_err());
         assert!(check_bucket_name("xn--abc").is_err());
+    }
+
+    #[test]
+    fn a_28_character_prefix_names_valid_buckets_in_the_longest_regions() {
+        let security = AccountId::parse("111111111111").unwrap();
+        let forensics = AccountId::parse("222222222222").unwrap();
+        let names = Names::new(&"p".repeat(28), &security, &forensics);
+        let longest = Region::lookup("ap-southeast-2").unwrap();
+        let all = names.all_buckets([(&security, longest)], [longest]);
+        assert!(all.contains(&names.ingest_bucket(longest)));
+        assert!(all.contains(&names.regional_access_logs_bucket(longest)));
+        for name in all {
+            assert!(check_bucket_name(&name).is_ok(), "{name}");
+        }
+        let longer = Names::new(&"p".repeat(29), &security, &forensics);
+        assert!(
+            longer
+                .all_buckets([(&security, longest)], [longest])
+                .iter()
+                .any(|n| check_bucket_name(n).is_err())
+        );
     }
 }

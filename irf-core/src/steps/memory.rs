@@ -80,6 +80,37 @@ pub struct Capture {
     pub receipts_key: String,
     /// When it started (RFC 3339).
     pub started_at: String,
+    /// Where the host uploads when the instance is outside the home region: that region's ingest
+    /// bucket, copied server-side into the evidence bucket before verification. `None`: the host
+    /// uploads into the evidence bucket itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingest: Option<Ingest>,
+}
+
+/// A capture's ingest bucket, in the instance's region (forensics account).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Ingest {
+    /// The instance's region.
+    pub region: String,
+    /// The bucket there.
+    pub bucket: String,
+}
+
+/// Where the server-side copy of an ingested image into the evidence bucket stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CopyCursor {
+    /// The copy's multipart upload in the evidence bucket.
+    pub upload_id: String,
+    /// The ingested image's version, so that every part comes from the same bytes.
+    pub version_id: String,
+    /// The ingested image's size.
+    pub size: u64,
+    /// Bytes per copied part.
+    pub part_size: u64,
+    /// Parts copied so far (the next is `copied + 1`).
+    pub copied: u32,
 }
 
 /// The streamer's report and part receipts.
@@ -105,6 +136,10 @@ pub struct VerifyCursor {
     pub size: u64,
     /// The SHA-256 and MD5 hashers' saved state after `offset` bytes (base64).
     pub hashes: String,
+    /// While an ingested image is still being copied into the evidence bucket, where that copy
+    /// stands (hashing starts once it is done).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<CopyCursor>,
 }
 
 /// What `BuildSymbols` made of the host's symbol bundle.

@@ -22,8 +22,8 @@ pub use disk::{
     VolumeSnapshot,
 };
 pub use memory::{
-    Capture, MemoryAction, MemoryStep, MethodChoice, PartReceipt, PreflightReport, Receipts,
-    SentCommand, Symbols, SymbolsReceipt, VerifyCursor,
+    Capture, CopyCursor, Ingest, MemoryAction, MemoryStep, MethodChoice, PartReceipt,
+    PreflightReport, Receipts, SentCommand, Symbols, SymbolsReceipt, VerifyCursor,
 };
 
 use serde::{Deserialize, Serialize};

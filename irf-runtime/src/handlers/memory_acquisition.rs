@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::custody::{Custody, Record};
 use crate::error::{HandlerError, Result};
-use crate::memory::{CommandRunner, Memory, Ssm};
+use crate::memory::{CommandRunner, IngestBucket, Memory, Ssm};
 
 /// Presigned URLs live this long (bounded by the function's role session).
 const URL_LIFETIME: Duration = Duration::from_secs(6 * 3600);
@@ -32,10 +32,28 @@ pub fn presigning_s3(aws: &Aws, region: &str) -> aws_sdk_s3::Client {
     )
 }
 
-/// The engine with the function's environment `env` and `runner`.
-pub fn engine<R: CommandRunner>(aws: &Aws, env: &MemoryAcquisitionEnv, runner: R) -> Memory<R> {
+/// The engine with the function's environment `env` and `runner`; a malformed
+/// `IRF_INGEST_BUCKETS` is an error naming the pair.
+pub fn engine<R: CommandRunner>(
+    aws: &Aws,
+    env: &MemoryAcquisitionEnv,
+    runner: R,
+) -> Result<Memory<R>> {
     let home = aws.home_region();
-    Memory {
+    let ingest = env
+        .ingest_buckets
+        .as_deref()
+        .map(irf_core::env::parse_ingest_buckets)
+        .transpose()
+        .map_err(HandlerError::fatal)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(region, bucket)| {
+            let s3 = presigning_s3(aws, &region);
+            (region, IngestBucket { bucket, s3 })
+        })
+        .collect();
+    Ok(Memory {
         runner,
         evidence: presigning_s3(aws, &home),
         evidence_bucket: env.evidence_bucket.clone(),
@@ -45,7 +63,9 @@ pub fn engine<R: CommandRunner>(aws: &Aws, env: &MemoryAcquisitionEnv, runner: R
         methods: env.memory_methods.split(',').map(str::to_owned).collect(),
         url_lifetime: URL_LIFETIME,
         verify_budget: crate::memory::VERIFY_BUDGET,
-    }
+        ingest,
+        copy_part_size: crate::memory::COPY_PART_SIZE,
+    })
 }
 
 /// Runs the memory step `payload` asks for with `memory` (any runner) and the case's custody
@@ -154,7 +174,7 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
         .assume(&case.account, contract::IR_AUTOMATION_ROLE, &case.region)
         .await?;
     let env = MemoryAcquisitionEnv::from_env().map_err(HandlerError::fatal)?;
-    let memory = engine(aws, &env, Ssm(aws.ssm(&member)));
+    let memory = engine(aws, &env, Ssm(aws.ssm(&member)))?;
     let custody = Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await?;
     run(&memory, &custody, request).await
 }

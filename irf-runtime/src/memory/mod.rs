@@ -36,7 +36,10 @@ use crate::custody::{Artifact, Custody, Record};
 use crate::digests::{Digests, StreamHashes};
 use crate::error::{self, HandlerError, Result};
 
+pub mod ingest;
 pub mod symbols;
+
+pub use ingest::{COPY_PART_SIZE, IngestBucket};
 
 /// Part size of memory uploads unless RAM needs larger parts (10,000 parts at most).
 pub const DEFAULT_PART_SIZE: u64 = 16 << 20;
@@ -274,8 +277,21 @@ pub struct Memory<R> {
     pub methods: Vec<String>,
     /// Lifetime of presigned URLs.
     pub url_lifetime: Duration,
-    /// How long one verification run reads ([`VERIFY_BUDGET`]).
+    /// How long one verification run reads ([`VERIFY_BUDGET`]); a run copying an ingested image
+    /// into the evidence bucket copies for as long.
     pub verify_budget: Duration,
+    /// Ingest buckets by region: the capture of an instance in one of these regions lands there
+    /// and is copied into the evidence bucket ([`ingest`]).
+    pub ingest: BTreeMap<String, IngestBucket>,
+    /// Bytes per part of that copy ([`COPY_PART_SIZE`]).
+    pub copy_part_size: u64,
+}
+
+/// A bucket and the client that reaches it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Store<'a> {
+    pub(crate) s3: &'a aws_sdk_s3::Client,
+    pub(crate) bucket: &'a str,
 }
 
 fn now() -> String {
@@ -302,30 +318,40 @@ impl<R: CommandRunner> Memory<R> {
         bucket: &str,
         key: &str,
     ) -> Result<String> {
-        let config =
-            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
         let req = client
             .get_object()
             .bucket(bucket)
             .key(key)
-            .presigned(config)
+            .presigned(self.presigning()?)
             .await
             .map_err(|e| HandlerError::fatal(format!("presigning s3://{bucket}/{key}: {e}")))?;
         Ok(req.uri().to_owned())
     }
 
-    async fn presign_put(&self, key: &str) -> Result<String> {
-        let config =
-            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
-        let req = self
-            .evidence
+    fn presigning(&self) -> Result<PresigningConfig> {
+        PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)
+    }
+
+    async fn presign_put(&self, store: Store<'_>, key: &str) -> Result<String> {
+        let req = store
+            .s3
             .put_object()
-            .bucket(&self.evidence_bucket)
+            .bucket(store.bucket)
             .key(key)
-            .presigned(config)
+            .presigned(self.presigning()?)
             .await
-            .map_err(|e| HandlerError::fatal(format!("presigning {key}: {e}")))?;
+            .map_err(|e| {
+                HandlerError::fatal(format!("presigning s3://{}/{key}: {e}", store.bucket))
+            })?;
         Ok(req.uri().to_owned())
+    }
+
+    /// The evidence bucket.
+    pub(crate) fn evidence_store(&self) -> Store<'_> {
+        Store {
+            s3: &self.evidence,
+            bucket: &self.evidence_bucket,
+        }
     }
 
     async fn text(
@@ -341,9 +367,22 @@ impl<R: CommandRunner> Memory<R> {
 
     /// Writes a small object to the evidence bucket (SHA-256 checked by S3).
     async fn put_evidence(&self, key: &str, content_type: &str, body: Vec<u8>) -> Result<()> {
-        self.evidence
+        self.put_object(self.evidence_store(), key, content_type, body)
+            .await
+    }
+
+    /// Writes a small object to `store` (SHA-256 checked by S3).
+    async fn put_object(
+        &self,
+        store: Store<'_>,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<()> {
+        store
+            .s3
             .put_object()
-            .bucket(&self.evidence_bucket)
+            .bucket(store.bucket)
             .key(key)
             .content_type(content_type)
             .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
@@ -498,10 +537,11 @@ impl<R: CommandRunner> Memory<R> {
         let parts = u32::try_from(capacity.div_ceil(part_size)).map_err(HandlerError::fatal)?;
 
         let key = evidence_keys::memory_image(&case.case_id, &case.account, &case.instance_id);
-        let upload_id = self
-            .evidence
+        let (store, ingest) = self.upload_store_for(&case.region);
+        let upload_id = store
+            .s3
             .create_multipart_upload()
-            .bucket(&self.evidence_bucket)
+            .bucket(store.bucket)
             .key(&key)
             .metadata("case-id", &case.case_id)
             .metadata("method", &choice.method)
@@ -511,14 +551,13 @@ impl<R: CommandRunner> Memory<R> {
             .upload_id()
             .unwrap_or_default()
             .to_owned();
-        let config =
-            PresigningConfig::expires_in(self.url_lifetime).map_err(HandlerError::fatal)?;
+        let config = self.presigning()?;
         let mut plan_parts = Vec::with_capacity(parts as usize);
         for number in 1..=parts {
-            let req = self
-                .evidence
+            let req = store
+                .s3
                 .upload_part()
-                .bucket(&self.evidence_bucket)
+                .bucket(store.bucket)
                 .key(&key)
                 .upload_id(&upload_id)
                 .part_number(i32::try_from(number).map_err(HandlerError::fatal)?)
@@ -528,8 +567,8 @@ impl<R: CommandRunner> Memory<R> {
             plan_parts.push(serde_json::json!({ "number": number, "url": req.uri() }));
         }
         let receipts_key = format!("{dir}receipts.json");
-        let receipts_url = self.presign_put(&receipts_key).await?;
-        let symbols = self.symbol_urls(case).await?;
+        let receipts_url = self.presign_put(store, &receipts_key).await?;
+        let symbols = self.symbol_urls(store, case).await?;
         let plan = serde_json::json!({
             "version": 1,
             "case_id": case.case_id,
@@ -540,25 +579,29 @@ impl<R: CommandRunner> Memory<R> {
             "symbols": symbols,
         });
         let plan_key = format!("{dir}plan.json");
-        self.put_evidence(&plan_key, "application/json", plan.to_string().into_bytes())
-            .await?;
+        self.put_object(
+            store,
+            &plan_key,
+            "application/json",
+            plan.to_string().into_bytes(),
+        )
+        .await?;
 
         let tool_key = module_keys::streamer(arch);
         let mut params = BTreeMap::from([
             ("Method".to_owned(), choice.method.clone()),
             (
-                "ToolUrl".to_owned(),
-                self.presign_get(&self.modules, &self.modules_bucket, &tool_key)
-                    .await?,
-            ),
-            (
                 "ToolSha256".to_owned(),
                 self.listed_sha256(&tool_key).await?,
             ),
             (
-                "PlanUrl".to_owned(),
-                self.presign_get(&self.evidence, &self.evidence_bucket, &plan_key)
+                "ToolUrl".to_owned(),
+                self.tool_url(store, ingest.is_some(), &dir, &tool_key)
                     .await?,
+            ),
+            (
+                "PlanUrl".to_owned(),
+                self.presign_get(store.s3, store.bucket, &plan_key).await?,
             ),
         ]);
         if choice.method == "lime" {
@@ -569,7 +612,7 @@ impl<R: CommandRunner> Memory<R> {
             );
             params.insert(
                 "ModuleUrl".to_owned(),
-                self.presign_get(&self.modules, &self.modules_bucket, &module)
+                self.tool_url(store, ingest.is_some(), &dir, &module)
                     .await?,
             );
         }
@@ -595,6 +638,7 @@ impl<R: CommandRunner> Memory<R> {
             parts,
             receipts_key,
             started_at: now(),
+            ingest,
         };
         self.put_evidence(
             &state_key,
@@ -624,8 +668,9 @@ impl<R: CommandRunner> Memory<R> {
                 stderr.trim()
             ))),
             CommandStatus::Succeeded(_) => {
+                let store = self.upload_store(capture)?;
                 let text = self
-                    .text(&self.evidence, &self.evidence_bucket, &capture.receipts_key)
+                    .text(store.s3, store.bucket, &capture.receipts_key)
                     .await?
                     .ok_or_else(|| {
                         HandlerError::fatal(format!(
@@ -663,12 +708,36 @@ impl<R: CommandRunner> Memory<R> {
                 "the streamer's report lacks bytes or sha256",
             ));
         };
-        if cursor.is_none() {
+        // A first run completes the host's upload, unless a copy of it was already opened (a
+        // retried run: the upload is long complete).
+        if cursor.is_none() && (capture.ingest.is_none() || self.copy_state(case).await?.is_none())
+        {
             self.complete_upload(capture, receipts).await?;
         }
+        // An ingested image is copied into the evidence bucket first (over as many runs as it
+        // takes), and then hashed there like any other.
+        let copying = match cursor {
+            None => capture.ingest.is_some(),
+            Some(c) => c.copy.is_some(),
+        };
+        if copying {
+            let copy = cursor.and_then(|c| c.copy.as_ref());
+            if let Some(next) = self.copy_run(case, capture, copy).await? {
+                return Ok(Verification {
+                    done: false,
+                    cursor: Some(VerifyCursor {
+                        offset: 0,
+                        size: next.size,
+                        hashes: StreamHashes::default().save(),
+                        copy: Some(next),
+                    }),
+                    image: None,
+                });
+            }
+        }
         let (offset, hashes) = match cursor {
-            Some(c) => (c.offset, StreamHashes::restore(&c.hashes)?),
-            None => (0, StreamHashes::default()),
+            Some(c) if c.copy.is_none() => (c.offset, StreamHashes::restore(&c.hashes)?),
+            _ => (0, StreamHashes::default()),
         };
         let progress = crate::objects::rehash_from(
             &self.evidence,
@@ -693,6 +762,7 @@ impl<R: CommandRunner> Memory<R> {
                     offset: progress.offset,
                     size: progress.size,
                     hashes: progress.hashes.save(),
+                    copy: None,
                 }),
                 image: None,
             });
@@ -742,10 +812,11 @@ impl<R: CommandRunner> Memory<R> {
                     .collect(),
             ))
             .build();
-        match self
-            .evidence
+        let store = self.upload_store(capture)?;
+        match store
+            .s3
             .complete_multipart_upload()
-            .bucket(&self.evidence_bucket)
+            .bucket(store.bucket)
             .key(&capture.key)
             .upload_id(&capture.upload_id)
             .multipart_upload(completed)
@@ -799,10 +870,17 @@ impl<R: CommandRunner> Memory<R> {
                     artifact: Some(Artifact { key: capture.key.clone(), bytes, sha256: sha256.clone(), md5: Some(md5.clone()), raw_sha256: None }),
                     sources,
                     method: Some(capture.method.clone()),
-                    reason: Some(format!(
-                        "{}; SHA-256 on the host while streaming ({format}), SHA-256 and MD5 from S3 after upload",
-                        capture.reason
-                    )),
+                    reason: Some(match &capture.ingest {
+                        None => format!(
+                            "{}; SHA-256 on the host while streaming ({format}), SHA-256 and MD5 from S3 after upload",
+                            capture.reason
+                        ),
+                        Some(i) => format!(
+                            "{}; SHA-256 on the host while streaming ({format}) into the ingest bucket {} of {}, \
+                             copied server-side into the evidence bucket; SHA-256 and MD5 from the copy",
+                            capture.reason, i.bucket, i.region
+                        ),
+                    }),
                     started_at: Some(capture.started_at.clone()),
                 },
             )
@@ -819,10 +897,14 @@ impl<R: CommandRunner> Memory<R> {
     /// Aborts an upload that was not completed; true when one was aborted.
     pub async fn clean_up(&self, capture: Option<&Capture>) -> Result<bool> {
         let Some(c) = capture else { return Ok(false) };
-        match self
-            .evidence
+        if c.ingest.is_some() {
+            self.abort_copy(c).await?;
+        }
+        let store = self.upload_store(c)?;
+        match store
+            .s3
             .abort_multipart_upload()
-            .bucket(&self.evidence_bucket)
+            .bucket(store.bucket)
             .key(&c.key)
             .upload_id(&c.upload_id)
             .send()

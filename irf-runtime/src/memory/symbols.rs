@@ -15,7 +15,7 @@ use irf_core::contract::evidence_keys;
 use irf_core::steps::{Capture, Case, Receipts, Symbols, SymbolsReceipt};
 use irf_isf::bundle::{self, Bundle, Manifest};
 
-use super::{CommandRunner, Memory};
+use super::{CommandRunner, Memory, Store};
 use crate::custody::{Artifact, Custody, Record};
 use crate::digests;
 use crate::error::{HandlerError, Result};
@@ -30,12 +30,16 @@ pub const ISF_BUILT: &str = "isf-built";
 impl<R: CommandRunner> Memory<R> {
     /// Presigned `PutObject` URLs for every file a bundle may hold, by file name (the plan's
     /// `symbols`); unused URLs cost nothing.
-    pub(super) async fn symbol_urls(&self, case: &Case) -> Result<BTreeMap<String, String>> {
+    pub(super) async fn symbol_urls(
+        &self,
+        store: Store<'_>,
+        case: &Case,
+    ) -> Result<BTreeMap<String, String>> {
         let dir = evidence_keys::memory_symbols(&case.case_id, &case.account, &case.instance_id);
         let mut urls = BTreeMap::new();
         for name in std::iter::once(bundle::MANIFEST).chain(bundle::KNOWN) {
             let key = format!("{dir}{name}");
-            urls.insert(name.to_owned(), self.presign_put(&key).await?);
+            urls.insert(name.to_owned(), self.presign_put(store, &key).await?);
         }
         Ok(urls)
     }
@@ -212,6 +216,10 @@ fn artifact(key: String, data: &[u8]) -> Artifact {
 
 /// Where a memory artifact came from, for its ledger record.
 pub(super) fn sources(case: &Case, capture: &Capture) -> BTreeMap<String, String> {
+    let ingest = capture
+        .ingest
+        .as_ref()
+        .map(|i| ("ingest_bucket", i.bucket.as_str()));
     [
         ("account", case.account.as_str()),
         ("region", case.region.as_str()),
@@ -219,6 +227,7 @@ pub(super) fn sources(case: &Case, capture: &Capture) -> BTreeMap<String, String
         ("ssm_command", capture.command.command_id.as_str()),
     ]
     .into_iter()
+    .chain(ingest)
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
 }

@@ -4,7 +4,8 @@
 
 use indexmap::IndexMap;
 use irf_core::cfn::resources::{Tag, ec2, iam, kms, lambda, logs, s3, sqs};
-use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template};
+use irf_core::cfn::{CheckovCheck, Expr, Parameter, Template, Validator};
+use irf_core::contract;
 use irf_core::env::keys;
 use irf_core::handler::{HANDLER_ENV, Handler};
 use irf_core::iam::{PolicyDocument, Principal, Statement};
@@ -187,6 +188,95 @@ pub(crate) fn add_bucket(t: &mut Template, spec: BucketSpec<'_>) {
     if spec.retain {
         entry.retain();
     }
+}
+
+/// Adds an S3 server-access-log bucket (SSE-S3: log delivery cannot use a CMK; not logged into
+/// itself) and its policy: TLS only, log delivery from `source_accounts` (an account id or a list).
+pub(crate) fn add_access_log_bucket(
+    t: &mut Template,
+    id: &str,
+    name: &Expr,
+    expire_after_days: u32,
+    source_accounts: Expr,
+) {
+    add_bucket(
+        t,
+        BucketSpec {
+            id,
+            name: name.clone(),
+            key: None,
+            access_logs: None,
+            lifecycle: vec![s3::LifecycleRule {
+                id: "ExpireLogs".to_owned(),
+                status: "Enabled".to_owned(),
+                expiration_in_days: Some(expire_after_days),
+                transitions: Vec::new(),
+                noncurrent_version_expiration: Some(s3::NoncurrentVersionExpiration {
+                    noncurrent_days: 30,
+                }),
+                abort_incomplete_multipart_upload: None,
+            }],
+            object_lock: None,
+            retain: true,
+        },
+    );
+    t.resources
+        .get_mut(id)
+        .expect("just added")
+        .suppress(
+            Validator::Guard,
+            "s3_kms_encrypted",
+            "S3 server access logging only delivers to SSE-S3 buckets",
+        )
+        .suppress(
+            Validator::Guard,
+            "s3_access_logged",
+            "this is the access-log bucket; logging it into itself would loop",
+        )
+        .skip_checkov(
+            CheckovCheck::S3AccessLogging,
+            "this is the access-log bucket; logging it into itself would loop",
+        );
+    t.add(
+        &format!("{id}Policy"),
+        s3::BucketPolicy {
+            bucket: Expr::r#ref(id),
+            policy_document: PolicyDocument::new([
+                deny_insecure_transport(name),
+                Statement::allow(&["s3:PutObject"])
+                    .sid("S3ServerAccessLogDelivery")
+                    .principal(Principal::Service(vec![Expr::s(
+                        "logging.s3.amazonaws.com",
+                    )]))
+                    .on([objects_arn(name, "*")])
+                    .when("StringEquals", "aws:SourceAccount", source_accounts),
+            ]),
+        },
+    );
+}
+
+/// What protects locked evidence in a bucket policy: nobody deletes object versions, bypasses
+/// governance retention or changes retention, legal holds, the bucket's lock or the bucket,
+/// unless tagged as the evidence custodian.
+pub(crate) fn custodian_only_statements(bucket: &Expr) -> [Statement; 2] {
+    let custodian_tag = format!("aws:PrincipalTag/{}", contract::EVIDENCE_CUSTODIAN_TAG);
+    [
+        Statement::deny(&[
+            "s3:DeleteObjectVersion",
+            "s3:BypassGovernanceRetention",
+            "s3:PutObjectRetention",
+            "s3:PutObjectLegalHold",
+        ])
+        .sid("NoDeletionOrRetentionChanges")
+        .principal(Principal::Anyone)
+        .on([objects_arn(bucket, "*")])
+        .when("StringNotEquals", &custodian_tag, Expr::s("true")),
+        Statement::deny(&["s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket"])
+            .sid("NoLockOrBucketChanges")
+            .principal(Principal::Anyone)
+            .on([bucket_arn(bucket)])
+            .when("StringNotEquals", &custodian_tag, Expr::s("true")),
+    ]
 }
 
 /// Ids of a VPC's resources.

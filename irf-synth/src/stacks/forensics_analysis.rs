@@ -123,54 +123,12 @@ pub(super) fn template(fw: &Framework) -> Template {
 
     // Log buckets first: the evidence bucket logs into the access-log bucket.
     let access_logs = Expr::s(names.access_logs_bucket());
-    add_bucket(
+    super::common::add_access_log_bucket(
         &mut t,
-        BucketSpec {
-            id: "AccessLogsBucket",
-            name: access_logs.clone(),
-            key: None,
-            access_logs: None,
-            lifecycle: vec![expire_rule(fw.evidence.expire_after_days)],
-            object_lock: None,
-            retain: true,
-        },
-    );
-    t.resources
-        .get_mut("AccessLogsBucket")
-        .expect("just added")
-        .suppress(
-            Validator::Guard,
-            "s3_kms_encrypted",
-            "S3 server access logging only delivers to SSE-S3 buckets",
-        )
-        .suppress(
-            Validator::Guard,
-            "s3_access_logged",
-            "this is the access-log bucket; logging it into itself would loop",
-        )
-        .skip_checkov(
-            CheckovCheck::S3AccessLogging,
-            "this is the access-log bucket; logging it into itself would loop",
-        );
-    t.add(
-        "AccessLogsBucketPolicy",
-        s3::BucketPolicy {
-            bucket: Expr::r#ref("AccessLogsBucket"),
-            policy_document: PolicyDocument::new([
-                deny_insecure_transport(&access_logs),
-                Statement::allow(&["s3:PutObject"])
-                    .sid("S3ServerAccessLogDelivery")
-                    .principal(Principal::Service(vec![Expr::s(
-                        "logging.s3.amazonaws.com",
-                    )]))
-                    .on([objects_arn(&access_logs, "*")])
-                    .when(
-                        "StringEquals",
-                        "aws:SourceAccount",
-                        Expr::List(vec![Expr::r#ref("AWS::AccountId"), security.clone()]),
-                    ),
-            ]),
-        },
+        "AccessLogsBucket",
+        &access_logs,
+        fw.evidence.expire_after_days,
+        Expr::List(vec![Expr::r#ref("AWS::AccountId"), security.clone()]),
     );
 
     let log_bucket = |t: &mut Template, id: &str, name: String, prefix: &str| {

@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 
 use irf_core::cfn::resources::s3;
 use irf_core::cfn::{Expr, Parameter, Template};
-use irf_core::contract;
 use irf_core::iam::{PolicyDocument, Principal, Statement};
 use irf_core::model::Framework;
 
@@ -72,70 +71,51 @@ pub(super) fn template(_fw: &Framework) -> Template {
     let mut may_write = writers.clone();
     may_write.push(analyst);
     let objects = objects_arn(&bucket, "*");
-    let custodian = Expr::s("true");
     t.add(
         "EvidenceBucketPolicy",
         s3::BucketPolicy {
             bucket: bucket.clone(),
-            policy_document: PolicyDocument::new([
-                deny_insecure_transport(&bucket),
-                Statement::allow(&[
-                    "s3:PutObject",
-                    "s3:GetObject",
-                    "s3:AbortMultipartUpload",
-                    "s3:ListMultipartUploadParts",
-                ])
-                .sid("AcquisitionRolesWriteEvidence")
-                .principal(Principal::Aws(writers))
-                .on([objects.clone()]),
-                Statement::allow(&[
-                    "s3:ListBucket",
-                    "s3:ListBucketMultipartUploads",
-                    "s3:GetBucketLocation",
-                ])
-                .sid("AcquisitionRolesListEvidence")
-                .principal(Principal::Aws(
-                    WRITERS.iter().map(|(p, _)| Expr::r#ref(*p)).collect(),
-                ))
-                .on([bucket_arn(&bucket)]),
-                Statement::deny(&["s3:PutObject"])
-                    .sid("OnlyAcquisitionRolesWrite")
-                    .principal(Principal::Anyone)
-                    .on([objects.clone()])
-                    .when("ArnNotEquals", "aws:PrincipalArn", Expr::List(may_write)),
-                Statement::deny(&["s3:PutObject"])
-                    .sid("OnlyTheEvidenceKeyEncrypts")
-                    .principal(Principal::Anyone)
-                    .on([objects.clone()])
-                    .when(
-                        "StringNotEqualsIfExists",
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id",
-                        key,
-                    ),
-                Statement::deny(&[
-                    "s3:DeleteObjectVersion",
-                    "s3:BypassGovernanceRetention",
-                    "s3:PutObjectRetention",
-                    "s3:PutObjectLegalHold",
-                ])
-                .sid("NoDeletionOrRetentionChanges")
-                .principal(Principal::Anyone)
-                .on([objects])
-                .when(
-                    "StringNotEquals",
-                    &format!("aws:PrincipalTag/{}", contract::EVIDENCE_CUSTODIAN_TAG),
-                    custodian.clone(),
-                ),
-                Statement::deny(&["s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket"])
-                    .sid("NoLockOrBucketChanges")
-                    .principal(Principal::Anyone)
-                    .on([bucket_arn(&bucket)])
-                    .when(
-                        "StringNotEquals",
-                        &format!("aws:PrincipalTag/{}", contract::EVIDENCE_CUSTODIAN_TAG),
-                        custodian,
-                    ),
-            ]),
+            policy_document: PolicyDocument::new(
+                [
+                    deny_insecure_transport(&bucket),
+                    Statement::allow(&[
+                        "s3:PutObject",
+                        "s3:GetObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ])
+                    .sid("AcquisitionRolesWriteEvidence")
+                    .principal(Principal::Aws(writers))
+                    .on([objects.clone()]),
+                    Statement::allow(&[
+                        "s3:ListBucket",
+                        "s3:ListBucketMultipartUploads",
+                        "s3:GetBucketLocation",
+                    ])
+                    .sid("AcquisitionRolesListEvidence")
+                    .principal(Principal::Aws(
+                        WRITERS.iter().map(|(p, _)| Expr::r#ref(*p)).collect(),
+                    ))
+                    .on([bucket_arn(&bucket)]),
+                    Statement::deny(&["s3:PutObject"])
+                        .sid("OnlyAcquisitionRolesWrite")
+                        .principal(Principal::Anyone)
+                        .on([objects.clone()])
+                        .when("ArnNotEquals", "aws:PrincipalArn", Expr::List(may_write)),
+                    Statement::deny(&["s3:PutObject"])
+                        .sid("OnlyTheEvidenceKeyEncrypts")
+                        .principal(Principal::Anyone)
+                        .on([objects.clone()])
+                        .when(
+                            "StringNotEqualsIfExists",
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id",
+                            key,
+                        ),
+                ]
+                .into_iter()
+                .chain(super::common::custodian_only_statements(&bucket))
+                .collect::<Vec<_>>(),
+            ),
         },
     );
     t

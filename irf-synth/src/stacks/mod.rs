@@ -5,6 +5,7 @@ mod common;
 mod forensics_analysis;
 mod forensics_evidence_policy;
 mod forensics_image_builder;
+mod forensics_ingest;
 mod member_automation;
 mod member_baseline;
 mod security_automation;
@@ -47,11 +48,14 @@ pub enum StackKind {
     /// Member account and region: tag rule, containment and notification functions, keys,
     /// SSM documents.
     MemberAutomation,
+    /// Forensics account, each member region other than the home region: the ingest bucket
+    /// memory captures land in before their copy into the evidence bucket.
+    ForensicsIngest,
 }
 
 impl StackKind {
     /// Every kind, in deploy order (the `NN-` of the template files).
-    pub const ORDER: [StackKind; 9] = [
+    pub const ORDER: [StackKind; 10] = [
         StackKind::ForensicsAnalysis,
         StackKind::ForensicsImageBuilder,
         StackKind::SecurityIrVpc,
@@ -61,6 +65,9 @@ impl StackKind {
         StackKind::ForensicsEvidencePolicy,
         StackKind::MemberBaseline,
         StackKind::MemberAutomation,
+        // Last: nothing reads its outputs and its policies name the memory role by ARN pattern,
+        // so it only has to exist before the first capture outside the home region.
+        StackKind::ForensicsIngest,
     ];
 
     /// Short name used in files and stack names.
@@ -75,6 +82,7 @@ impl StackKind {
             StackKind::ForensicsEvidencePolicy => "forensics-evidence-policy",
             StackKind::MemberBaseline => "member-baseline",
             StackKind::MemberAutomation => "member-automation",
+            StackKind::ForensicsIngest => "forensics-ingest",
         }
     }
 
@@ -119,6 +127,7 @@ impl StackKind {
             StackKind::ForensicsEvidencePolicy => forensics_evidence_policy::template(fw),
             StackKind::MemberBaseline => member_baseline::template(fw),
             StackKind::MemberAutomation => member_automation::template(fw),
+            StackKind::ForensicsIngest => forensics_ingest::template(fw),
         }
     }
 
@@ -134,6 +143,7 @@ impl StackKind {
             StackKind::ForensicsEvidencePolicy => forensics_evidence_policy::bindings(),
             StackKind::MemberBaseline => member_baseline::bindings(fw),
             StackKind::MemberAutomation => member_automation::bindings(fw, target),
+            StackKind::ForensicsIngest => forensics_ingest::bindings(fw),
         };
         if self.uses_asset() {
             b.insert(ASSET_BUCKET.to_owned(), Binding::Asset);
@@ -202,6 +212,10 @@ pub mod outputs {
     pub const FLOW_LOGS_BUCKET_ARN: &str = "FlowLogsBucketArn";
     /// forensics-analysis: name of the S3 server-access-log bucket.
     pub const ACCESS_LOGS_BUCKET: &str = "AccessLogsBucketName";
+    /// forensics-ingest: name of the region's ingest bucket.
+    pub const INGEST_BUCKET: &str = "IngestBucketName";
+    /// forensics-ingest: ARN of the ingest bucket's key (`alias/ir/ingest`).
+    pub const INGEST_KEY_ARN: &str = "IngestKeyArn";
     /// forensics-analysis: ARN of the analyst role that may also write analysis results.
     pub const ANALYST_RW_ROLE_ARN: &str = "AnalystReadWriteRoleArn";
     /// security-ir-vpc: the IR VPC's subnet ids, comma-separated.

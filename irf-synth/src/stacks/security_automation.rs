@@ -344,6 +344,43 @@ pub(super) fn template(fw: &Framework) -> Template {
         custody_sign.clone(),
         ledger.clone(),
     ];
+    let ingest_regions = fw.ingest_regions();
+    if !ingest_regions.is_empty() {
+        let ingest: Vec<Expr> = ingest_regions
+            .iter()
+            .map(|r| Expr::s(names.ingest_bucket(*r)))
+            .collect();
+        memory_statements.extend([
+            Statement::allow(&[
+                "s3:PutObject",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ])
+            .sid("IngestCapturesOutsideTheHomeRegion")
+            .on(ingest.iter().map(|b| objects_arn(b, "*"))),
+            Statement::allow(&["s3:ListBucket"])
+                .sid("ListIngestedCaptures")
+                .on(ingest.iter().map(super::common::bucket_arn)),
+            Statement::allow(&["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"])
+                .sid("UseIngestKeysThroughS3")
+                .on([Expr::sub(format!(
+                    "arn:${{AWS::Partition}}:kms:*:{}:key/*",
+                    fw.forensics
+                ))])
+                .when(
+                    "ForAnyValue:StringEquals",
+                    "kms:ResourceAliases",
+                    Expr::s(contract::INGEST_KEY_ALIAS),
+                )
+                .when(
+                    "StringLike",
+                    "kms:ViaService",
+                    Expr::s("s3.*.amazonaws.com"),
+                ),
+        ]);
+    }
     memory_statements.extend(logging_statements(&fn_names(&["memory-acquisition"])));
     t.add(
         "MemoryAutomationRole",
@@ -562,6 +599,15 @@ pub(super) fn template(fw: &Framework) -> Template {
                         .collect::<Vec<_>>()
                         .join(","),
                 ),
+                ingest_buckets: (!ingest_regions.is_empty()).then(|| {
+                    Expr::s(
+                        ingest_regions
+                            .iter()
+                            .map(|r| format!("{r}={}", names.ingest_bucket(*r)))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    )
+                }),
             }
             .variables(),
             // Verification re-reads and re-hashes the whole memory image from S3; the ISF build holds

@@ -128,6 +128,45 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         3,
         "the forensics account holds exactly its three stacks: {names:?}"
     );
+    // And in the other member region, eu-west-1, its ingest stack: the bucket captures of
+    // instances there land in, named as the memory function's IRF_INGEST_BUCKETS names it,
+    // versioned and locked like the evidence bucket.
+    let eu = common::account(&endpoint, &acct.forensics, "eu-west-1").await;
+    let eu_stacks: Vec<String> = aws_sdk_cloudformation::Client::new(&eu)
+        .describe_stacks()
+        .send()
+        .await
+        .unwrap()
+        .stacks()
+        .iter()
+        .filter_map(|s| s.stack_name().map(str::to_owned))
+        .filter(|n| n.starts_with(p.as_str()))
+        .collect();
+    assert_eq!(eu_stacks, [format!("{p}-forensics-ingest-eu-west-1")]);
+    let ingest = outputs(
+        &endpoint,
+        &synth,
+        &format!("{p}-forensics-ingest-eu-west-1"),
+    )
+    .await;
+    assert_eq!(
+        ingest["IngestBucketName"],
+        format!("{p}-{}-ingest-eu-west-1", acct.forensics)
+    );
+    // The emulator's CloudFormation creates the bucket but applies neither versioning nor
+    // Object Lock (the evidence-bucket test below applies them by hand); the template's lock is
+    // checked in its snapshot and by the security rules.
+    let eu_s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&eu)
+            .force_path_style(true)
+            .build(),
+    );
+    eu_s3
+        .head_bucket()
+        .bucket(&ingest["IngestBucketName"])
+        .send()
+        .await
+        .expect("the ingest bucket exists in eu-west-1");
 
     // The memory streamer of the packaged architecture is staged in the modules bucket with its
     // SHA-256, as the capture expects it (scripts/test packages arm64 instances' aarch64 one).
@@ -314,41 +353,50 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         "{diffs:?}"
     );
 
-    // A changed retention touches only the forensics analysis stack; diff says so first.
+    // A changed retention touches exactly the two locked buckets (the evidence bucket, and the
+    // ingest bucket that has the same lock); diff says so first.
     let changed_org = org.replace("retention_days = 90", "retention_days = 120");
     let dir2 = tempfile::tempdir().unwrap();
     let changed = common::synth(&changed_org, dir2.path());
     let diffs = plan_diff(deployer.context(), &changed, false)
         .await
         .unwrap();
-    let changing: Vec<&(String, StackDiff)> = diffs
+    let changing: Vec<(&str, &str)> = diffs
         .iter()
         .filter(|(_, d)| *d != StackDiff::NoChanges)
+        .map(|(name, d)| {
+            let StackDiff::Update {
+                changes,
+                parameters,
+                ..
+            } = d
+            else {
+                panic!("expected an update: {diffs:?}")
+            };
+            assert!(parameters.is_empty());
+            assert_eq!(changes.len(), 1, "{changes:?}");
+            assert_eq!(changes[0].action, Action::Modify);
+            (name.as_str(), changes[0].logical_id.as_str())
+        })
         .collect();
-    assert_eq!(changing.len(), 1, "{diffs:?}");
-    let (
-        name,
-        StackDiff::Update {
-            changes,
-            parameters,
-            ..
-        },
-    ) = changing[0]
-    else {
-        panic!("expected an update: {diffs:?}")
-    };
-    assert_eq!(name, &format!("{p}-forensics-analysis"));
-    assert!(parameters.is_empty());
-    assert_eq!(changes.len(), 1, "{changes:?}");
-    assert_eq!(changes[0].logical_id, "EvidenceBucket");
-    assert_eq!(changes[0].action, Action::Modify);
+    let analysis = format!("{p}-forensics-analysis");
+    let ingest_stack = format!("{p}-forensics-ingest-eu-west-1");
+    assert_eq!(
+        changing,
+        [
+            (analysis.as_str(), "EvidenceBucket"),
+            (ingest_stack.as_str(), "IngestBucket")
+        ],
+        "{diffs:?}"
+    );
     let report = deployer.deploy(&changed).await;
     assert!(report.ok(), "{report}");
     let o = outcomes(&report);
-    assert_eq!(o[&format!("{p}-forensics-analysis")], "updated", "{report}");
+    assert_eq!(o[&analysis], "updated", "{report}");
+    assert_eq!(o[&ingest_stack], "updated", "{report}");
     assert_eq!(
         o.values().filter(|v| *v == "unchanged").count(),
-        changed.plan.stacks.len() - 1,
+        changed.plan.stacks.len() - 2,
         "{report}"
     );
 
@@ -419,7 +467,7 @@ async fn an_injected_failure_is_reported_leaves_other_accounts_consistent_and_re
         "the reason is reported:\n{text}"
     );
     assert!(text.contains(&format!("{p}-member-automation-web-us-east-1")));
-    // The other ten stacks are complete; the failed ones left nothing behind.
+    // The other stacks are complete; the failed ones left nothing behind.
     for s in &synth.plan.stacks {
         let status = stack_status(&endpoint, &synth, &s.name).await;
         if failed.contains(&&s.name) {
@@ -442,7 +490,7 @@ async fn an_injected_failure_is_reported_leaves_other_accounts_consistent_and_re
     );
     assert_eq!(
         o.values().filter(|v| *v == "unchanged").count(),
-        10,
+        11,
         "{report}"
     );
 }

@@ -57,7 +57,7 @@ fn synthesized() -> (tempfile::TempDir, Vec<PathBuf>) {
 #[test]
 fn every_template_passes_the_security_rules() {
     let (_dir, templates) = synthesized();
-    assert_eq!(templates.len(), 9);
+    assert_eq!(templates.len(), 10);
     let mut failures = Vec::new();
     for t in &templates {
         let (code, report) = guard(t);
@@ -81,7 +81,7 @@ fn every_checkov_skip_in_generated_has_a_reason() {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     templates.sort();
-    assert_eq!(templates.len(), 9);
+    assert_eq!(templates.len(), 10);
     let skips: usize = templates
         .iter()
         .map(|t| {

@@ -48,10 +48,33 @@ struct LocalSsm {
     symbols_root: PathBuf,
     commands: Mutex<BTreeMap<String, (u32, CommandStatus)>>,
     sent: Mutex<Vec<(String, String)>>,
+    /// The parameters of every command sent, in order.
+    parameters: Mutex<Vec<BTreeMap<String, String>>>,
     agent_asked: Mutex<u32>,
 }
 
 impl LocalSsm {
+    /// A runner that answers the preflight with `preflight` and captures from these files.
+    fn new(
+        preflight: Value,
+        kcore: &Path,
+        iomem: &Path,
+        lime_file: &Path,
+        symbols_root: &Path,
+    ) -> Self {
+        LocalSsm {
+            preflight,
+            kcore: kcore.to_owned(),
+            iomem: iomem.to_owned(),
+            lime_file: lime_file.to_owned(),
+            symbols_root: symbols_root.to_owned(),
+            commands: Mutex::default(),
+            sent: Mutex::default(),
+            parameters: Mutex::default(),
+            agent_asked: Mutex::default(),
+        }
+    }
+
     async fn fetch_verified(url: &str, sha256: &str, out: &Path) -> Result<(), String> {
         let body = reqwest::get(url).await.map_err(|e| e.to_string())?;
         if !body.status().is_success() {
@@ -150,6 +173,7 @@ impl CommandRunner for LocalSsm {
             .lock()
             .unwrap()
             .push((document.to_owned(), comment.to_owned()));
+        self.parameters.lock().unwrap().push(parameters.clone());
         let outcome = if document.ends_with("MemoryPreflight") {
             CommandStatus::Succeeded(format!("some log line\n{}\n", self.preflight))
         } else {
@@ -331,6 +355,8 @@ pub(crate) async fn put(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: 
 pub(crate) struct Buckets {
     /// The org's name prefix (document names).
     pub prefix: String,
+    /// The security account.
+    pub security: String,
     /// S3 of the security account, presigning plain URLs.
     pub s3: aws_sdk_s3::Client,
     /// The evidence bucket.
@@ -372,6 +398,7 @@ pub(crate) async fn buckets(endpoint: &str) -> Buckets {
         ),
     };
     Buckets {
+        security: a.security.clone(),
         prefix: a.prefix,
         s3,
         evidence,
@@ -439,6 +466,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         evidence,
         modules,
         custody,
+        ..
     } = buckets(&endpoint).await;
 
     // Stage the streamer and a LiME module with their SHA-256s, as the deployer does.
@@ -467,16 +495,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
                "shm_free_kib": 100_000, "method": method, "reason": format!("{method}: usable")})
     };
     let engine = |method: &str| Memory {
-        runner: LocalSsm {
-            preflight: preflight(method),
-            kcore: kcore.clone(),
-            iomem: iomem.clone(),
-            lime_file: lime_file.clone(),
-            symbols_root: symbols_root.clone(),
-            commands: Mutex::default(),
-            sent: Mutex::default(),
-            agent_asked: Mutex::default(),
-        },
+        runner: LocalSsm::new(preflight(method), &kcore, &iomem, &lime_file, &symbols_root),
         evidence: s3.clone(),
         evidence_bucket: evidence.clone(),
         modules: s3.clone(),
@@ -485,6 +504,8 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         methods: vec!["kcore".into(), "lime".into()],
         url_lifetime: std::time::Duration::from_secs(900),
         verify_budget: std::time::Duration::ZERO,
+        ingest: BTreeMap::new(),
+        copy_part_size: irf_runtime::memory::COPY_PART_SIZE,
     };
     let expected = expected_lime();
     let expected_sha = hex::encode(digests::sha256(&expected));
@@ -835,4 +856,298 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     )
     .await;
     assert_eq!(cleaned["AbortedUpload"], true, "the open upload is aborted");
+}
+
+/// An instance outside the home region (eu-west-1 here; the evidence bucket is in us-east-1)
+/// reaches S3 only through its own region's gateway endpoint: every URL the host gets points at
+/// that region's ingest bucket, and verification copies the image server-side into the evidence
+/// bucket, pinned to the version the host uploaded, before hashing the copy against the host's
+/// SHA-256. Same stand-in for SSM as above (`LocalSsm`, see the module doc).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_capture_outside_the_home_region_lands_in_its_ingest_bucket_and_is_copied_verified() {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let Buckets {
+        prefix,
+        security,
+        s3,
+        evidence,
+        modules,
+        custody,
+    } = buckets(&endpoint).await;
+    let tool = std::fs::read(streamer()).unwrap();
+    stage_streamer(&s3, &modules, "x86_64", &tool).await;
+
+    // The forensics-ingest stack's bucket of eu-west-1: versioned, in its region.
+    let member_region = "eu-west-1";
+    let regional = crate::memory::s3(&common::account(&endpoint, &security, member_region).await);
+    let ingest = format!("{prefix}-ingest-{member_region}");
+    regional
+        .create_bucket()
+        .bucket(&ingest)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    regional
+        .put_bucket_versioning()
+        .bucket(&ingest)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (kcore, iomem) = synthetic_kcore(dir.path());
+    let symbols_root = kernel_tree(dir.path());
+    let preflight = json!({"arch": "x86_64", "kernel": "6.1.0-test", "os_id": "amzn",
+        "os_version_id": "2023", "os_name": "Amazon_Linux_2023", "lockdown": "none",
+        "kcore_readable": true, "module_sig_enforce": false, "mem_total_kib": 12 * 1024,
+        "shm_free_kib": 100_000, "method": "kcore", "reason": "kcore: usable"});
+    let engine = |ingest_buckets: BTreeMap<String, irf_runtime::memory::IngestBucket>| Memory {
+        runner: LocalSsm::new(
+            preflight.clone(),
+            &kcore,
+            &iomem,
+            &dir.path().join("unused.lime"),
+            &symbols_root,
+        ),
+        evidence: s3.clone(),
+        evidence_bucket: evidence.clone(),
+        modules: s3.clone(),
+        modules_bucket: modules.clone(),
+        prefix: prefix.clone(),
+        methods: vec!["kcore".into()],
+        url_lifetime: std::time::Duration::from_secs(900),
+        // One part copied, or 8 MiB hashed, per run: the copy spans runs.
+        verify_budget: std::time::Duration::ZERO,
+        ingest: ingest_buckets,
+        copy_part_size: 5 * MIB,
+    };
+    let memory = engine(BTreeMap::from([(
+        member_region.to_owned(),
+        irf_runtime::memory::IngestBucket {
+            bucket: ingest.clone(),
+            s3: regional.clone(),
+        },
+    )]));
+    let case = json!({"case_id": "MEM-REGION", "account": "333333333333", "region": member_region,
+                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+    let c = |action: &str, extra: Value| payload(&case, action, extra);
+    let command = run(
+        &memory,
+        &custody,
+        c(MemoryAction::StartPreflight.name(), json!({})),
+    )
+    .await;
+    let choice = run(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::PreflightResult.name(),
+            json!({"Command": command}),
+        ),
+    )
+    .await;
+    let capture = run(
+        &memory,
+        &custody,
+        c(MemoryAction::StartCapture.name(), json!({"Method": choice})),
+    )
+    .await;
+    assert_eq!(
+        capture["Ingest"],
+        json!({"Region": member_region, "Bucket": ingest}),
+        "{capture}"
+    );
+
+    // Everything the host fetches or writes is in the ingest bucket: the tool (a copy kept with
+    // the case), the plan, and every part, receipt and symbol URL in it.
+    let sent = memory.runner.parameters.lock().unwrap().clone();
+    let capture_params = sent.last().unwrap();
+    let in_ingest = |url: &str| url.contains(&format!("/{ingest}/"));
+    assert!(
+        in_ingest(&capture_params["ToolUrl"])
+            && capture_params["ToolUrl"].contains("/memory/tools/irf-memdump-x86_64"),
+        "{}",
+        capture_params["ToolUrl"]
+    );
+    assert!(
+        in_ingest(&capture_params["PlanUrl"]),
+        "{}",
+        capture_params["PlanUrl"]
+    );
+    let memory_dir = "MEM-REGION/333333333333/i-0123456789abcdef0/memory/";
+    let plan: Value = serde_json::from_slice(
+        &common::object(&regional, &ingest, &format!("{memory_dir}plan.json")).await,
+    )
+    .unwrap();
+    let mut urls: Vec<&str> = plan["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["url"].as_str().unwrap())
+        .collect();
+    urls.push(plan["receipts_url"].as_str().unwrap());
+    urls.extend(
+        plan["symbols"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|u| u.as_str().unwrap()),
+    );
+    assert!(urls.iter().all(|u| in_ingest(u)), "{urls:?}");
+
+    let receipts = run(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::CaptureResult.name(),
+            json!({"Capture": capture.clone()}),
+        ),
+    )
+    .await;
+    let expected = expected_lime();
+    let expected_sha = hex::encode(digests::sha256(&expected));
+    assert_eq!(receipts["report"]["sha256"], expected_sha.as_str());
+
+    // Three copy runs (5 MiB parts of a 12 MiB image), then the hash of the copy over two.
+    let key = format!("{memory_dir}i-0123456789abcdef0.lime");
+    let mut cursor = Value::Null;
+    let mut cursors = Vec::new();
+    let image = loop {
+        let verified = run(
+            &memory,
+            &custody,
+            c(
+                MemoryAction::Verify.name(),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": cursor}),
+            ),
+        )
+        .await;
+        if verified["Done"] == true {
+            break verified["Image"].clone();
+        }
+        cursor = verified["Cursor"].clone();
+        if cursors.is_empty() {
+            // Replace the ingested image after the copy began: the copy is pinned to the
+            // version the host uploaded, so the evidence copy is still the host's image.
+            put(&regional, &ingest, &key, vec![0u8; expected.len()]).await;
+        }
+        cursors.push(cursor.clone());
+        assert!(cursors.len() < 10, "verification does not end: {cursors:?}");
+    };
+    let copied: Vec<Option<u64>> = cursors
+        .iter()
+        .map(|c| c["Copy"]["Copied"].as_u64())
+        .collect();
+    assert_eq!(copied, [Some(1), Some(2), None], "{cursors:?}");
+    let hashed = cursors[2]["Offset"].as_u64().unwrap();
+    assert!(
+        (8 * MIB..expected.len() as u64).contains(&hashed),
+        "{cursors:?}"
+    );
+    assert_eq!(image["Sha256"], expected_sha.as_str());
+    assert_eq!(image["Key"], key.as_str());
+    let stored = common::object(&s3, &evidence, &key).await;
+    assert!(
+        stored.as_slice() == expected.as_slice(),
+        "the evidence copy is byte for byte the host's image"
+    );
+    // The plan, receipts and symbol bundle were copied beside it, and the ISF builds from them.
+    common::object(&s3, &evidence, &format!("{memory_dir}receipts.json")).await;
+    let symbols = run(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::BuildSymbols.name(),
+            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+        ),
+    )
+    .await;
+    assert!(symbols["IsfKey"].is_string(), "{symbols}");
+
+    // A retried first verification run finds the copy done and verifies the same image.
+    let again = run(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::Verify.name(),
+            json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": null}),
+        ),
+    )
+    .await;
+    let mut retried_cursor = again["Cursor"].clone();
+    let mut again = again;
+    while again["Done"] != true {
+        again = run(
+            &memory,
+            &custody,
+            c(
+                MemoryAction::Verify.name(),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": retried_cursor}),
+            ),
+        )
+        .await;
+        retried_cursor = again["Cursor"].clone();
+    }
+    assert_eq!(again["Image"]["Sha256"], expected_sha.as_str());
+
+    let v = custody.verify("MEM-REGION").await.unwrap();
+    assert!(v.ok(), "{v:?}");
+    let captured = v
+        .ledger
+        .iter()
+        .find(|e| e.record.action == "memory-captured")
+        .expect("the image is recorded");
+    assert_eq!(
+        captured.record.sources.get("ingest_bucket"),
+        Some(&ingest),
+        "{:?}",
+        captured.record
+    );
+    assert!(
+        captured
+            .record
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("copied server-side into the evidence bucket"),
+        "{:?}",
+        captured.record
+    );
+    let cleaned = run(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::CleanUp.name(),
+            json!({"Memory": {"Capture": {"Result": capture.clone()}}}),
+        ),
+    )
+    .await;
+    assert_eq!(cleaned["AbortedUpload"], false);
+
+    // An engine whose configuration lost the ingest bucket refuses to guess where the image is.
+    let lost = engine(BTreeMap::new());
+    let err = step(
+        &lost,
+        &custody,
+        &c(
+            MemoryAction::Verify.name(),
+            json!({"Capture": capture, "Captured": receipts, "Cursor": null}),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Fatal, "{err:?}");
+    assert!(err.to_string().contains("IRF_INGEST_BUCKETS"), "{err}");
 }
