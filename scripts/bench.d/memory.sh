@@ -5,7 +5,9 @@
 #   irf:    irf-memdump stream --source file:IMAGE --plan-file PLAN    (SHA-256 while streaming
 #           16 MiB parts over HTTP to a local sink that discards them; the host computes no MD5)
 #
-# Also measured: one core's SHA-256 rate (openssl, SHA-NI where the CPU has it). The image is
+# Also measured: one core's SHA-256 and MD5 rates (openssl, SHA-NI where the CPU has it). The
+# streamer's hashing ceiling per core is the rate of the digests it computes per byte (one
+# SHA-256 pass: the host computes no MD5); the goal is 80 % of it per busy core. The image is
 # IRF_BENCH_MIB MiB (default 1024) of alternating 1 MiB random and zero blocks (memory images
 # are partly empty), read from the page cache in both runs.
 set -euo pipefail
@@ -86,18 +88,22 @@ sample_s="$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]
 
 read -r irf_wall irf_user irf_sys < <(/usr/bin/time -f '%e %U %S' "$tool" stream --source "file:$work/image" --plan-file "$work/plan.json" 2>&1 >/dev/null | tail -1)
 read -r sha_wall _ _ < <(/usr/bin/time -f '%e %U %S' openssl dgst -sha256 "$work/image" 2>&1 >/dev/null | tail -1)
+read -r md5_wall _ _ < <(/usr/bin/time -f '%e %U %S' openssl dgst -md5 "$work/image" 2>&1 >/dev/null | tail -1)
 
 irf_cores="$(python3 -c 'import sys; print(f"{(float(sys.argv[2]) + float(sys.argv[3])) / float(sys.argv[1]):.2f}")' "$irf_wall" "$irf_user" "$irf_sys")"
 sample_rate="$(rate "$sample_s")"
 irf_rate="$(rate "$irf_wall")"
 sha_rate="$(rate "$sha_wall")"
+md5_rate="$(rate "$md5_wall")"
 echo "memory streamer benchmark: ${mib} MiB image (half random, half zero), $(nproc) cores"
 echo "  sample pipeline (dd | tee >(gzip) >(md5sum) | sha256sum): $(seconds "$sample_s") s, ${sample_rate} MiB/s"
 echo "  irf-memdump (SHA-256, HTTP parts):                         $(seconds "$irf_wall") s, ${irf_rate} MiB/s, ${irf_cores} cores busy"
 echo "  one core's SHA-256 (openssl dgst -sha256):                 $(seconds "$sha_wall") s, ${sha_rate} MiB/s"
+echo "  one core's MD5 (openssl dgst -md5, not computed by irf):    $(seconds "$md5_wall") s, ${md5_rate} MiB/s"
 python3 - "$irf_rate" "$sample_rate" "$sha_rate" "$irf_cores" <<'PY'
 import sys
 irf, sample, sha, cores = map(float, sys.argv[1:])
 print(f"  ratio irf / sample: {irf / sample:.1f}x (goal: at least 3x)")
-print(f"  irf per busy core / one-core SHA-256: {irf / max(cores, 1.0) / sha * 100:.0f}% (goal: at least 80%)")
+print(f"  irf per busy core / its hashing ceiling (one SHA-256 pass per byte, {sha:.0f} MiB/s): "
+      f"{irf / max(cores, 1.0) / sha * 100:.0f}% (goal: at least 80%)")
 PY
