@@ -195,6 +195,23 @@ pub const TYPED_SYMBOLS: &[TypedSymbol] = &[
 /// ISF is refused when kallsyms lacks one, unless the build is told to go on.
 pub const REQUIRED_SYMBOLS: [&str; 3] = ["init_task", "init_files", "init_mm"];
 
+/// The data symbols the ISF's plugins need that `/proc/kallsyms` lists only on a kernel built
+/// with `CONFIG_KALLSYMS_ALL` (distribution kernels are; some CI hosts' are not). Tests that
+/// build an ISF from such a host's own bundle add them with made-up addresses.
+pub const KALLSYMS_ALL_VARIABLES: [&str; 11] = [
+    "init_task",
+    "init_files",
+    "init_mm",
+    "init_top_pgt",
+    "modules",
+    "taint_flags",
+    "net_namespace_list",
+    "socket_file_ops",
+    "sockfs_dentry_operations",
+    "tk_core",
+    "linux_banner",
+];
+
 /// One of these is the kernel's page-table root the stacker starts from.
 pub const PAGE_TABLE_SYMBOLS: [&str; 3] = ["init_top_pgt", "init_level4_pgt", "swapper_pg_dir"];
 

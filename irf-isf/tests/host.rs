@@ -35,19 +35,7 @@ fn host_bundle(dir: &Path) -> Option<Bundle> {
 fn with_variables(b: &Bundle) -> Bundle {
     let mut kallsyms = String::from_utf8(b.kallsyms().to_vec()).unwrap();
     let mut addr = 0xffff_ffff_bf00_0000_u64;
-    for name in [
-        "init_task",
-        "init_files",
-        "init_mm",
-        "init_top_pgt",
-        "modules",
-        "taint_flags",
-        "net_namespace_list",
-        "socket_file_ops",
-        "sockfs_dentry_operations",
-        "tk_core",
-        "linux_banner",
-    ] {
+    for name in irf_isf::symbols::KALLSYMS_ALL_VARIABLES {
         if !kallsyms
             .lines()
             .any(|l| l.split_whitespace().nth(2) == Some(name))

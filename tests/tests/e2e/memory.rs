@@ -232,14 +232,7 @@ fn kernel_tree(dir: &Path) -> PathBuf {
         "/proc/kallsyms shows no addresses: run the tests as root (kptr_restrict)"
     );
     let mut addr = 0xffff_ffff_bf00_0000_u64;
-    for name in [
-        "init_task",
-        "init_files",
-        "init_mm",
-        "init_top_pgt",
-        "modules",
-        "linux_banner",
-    ] {
+    for name in irf_isf::symbols::KALLSYMS_ALL_VARIABLES {
         if !kallsyms
             .lines()
             .any(|l| l.split_whitespace().nth(2) == Some(name))
