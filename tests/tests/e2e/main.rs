@@ -11,6 +11,7 @@ mod disk;
 mod evidence;
 mod guard;
 mod guest;
+mod guest_capture;
 mod memory;
 mod runtime;
 mod toolchain;

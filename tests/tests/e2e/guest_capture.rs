@@ -1,0 +1,420 @@
+//! The memory workflow's steps against a real Linux kernel, as in production: the handler's
+//! engine opens the multipart upload in the emulator's S3 and presigns its URLs, the rendered
+//! preflight and capture documents run under bash in a guest booted with Debian's 6.1 cloud
+//! kernel (`scripts/guest-run`), the capture fetches the static `irf-memdump` through its
+//! presigned URL, checks its SHA-256 and streams `/proc/kcore` and the kernel's symbol bundle
+//! through the presigned part URLs; verification re-reads the stored image, the ISF is built from
+//! the bundle the guest uploaded, and the real Volatility 3 lists the guest's processes from the
+//! image in S3 with that ISF only.
+//!
+//! **Stand-in, named here:** `GuestSsm` stands in for SSM Run Command (the emulator's SSM runs
+//! nothing): each command boots a guest that runs the document's script with the parameters as
+//! the agent passes them (`SSM_<Name>` variables). The guest has no route out but QEMU's user
+//! networking to one host port (`--guestfwd`), where `EgressProxy` (an HTTP proxy, CONNECT and
+//! absolute-form) lets through connections to the emulator's address and nothing else: the
+//! guest reaches the presigned URLs as an instance behind an egress proxy does, through
+//! `http_proxy`, which `irf-memdump` (ureq) and the document's `wget` honour.
+
+use crate::common;
+use crate::guest::{self, MARKER};
+use crate::memory::{Buckets, buckets, stage_streamer};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use irf_core::blueprints;
+use irf_core::steps::MemoryAction;
+use irf_runtime::error::Result as HandlerResult;
+use irf_runtime::handlers::memory_acquisition::step;
+use irf_runtime::memory::{AgentStatus, CommandRunner, CommandStatus, Memory};
+use irf_synth::deploy::assets::{self, AssetSource};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An HTTP proxy on the host's loopback that connects only to `allowed` (`host:port`).
+struct EgressProxy {
+    port: u16,
+}
+
+impl EgressProxy {
+    async fn start(allowed: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                let allowed = allowed.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = Self::serve(client, &allowed).await {
+                        eprintln!("egress proxy: {e}");
+                    }
+                });
+            }
+        });
+        EgressProxy { port }
+    }
+
+    async fn serve(mut client: tokio::net::TcpStream, allowed: &str) -> std::io::Result<()> {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte).await? == 0 || head.len() > 64 << 10 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let text = String::from_utf8_lossy(&head).into_owned();
+        let mut words = text.split_whitespace();
+        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+        let authority = if method == "CONNECT" {
+            target
+        } else {
+            target
+                .strip_prefix("http://")
+                .and_then(|rest| rest.split('/').next())
+                .unwrap_or("")
+        };
+        if authority != allowed {
+            client
+                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+                .await?;
+            return Ok(());
+        }
+        let mut upstream = tokio::net::TcpStream::connect(allowed).await?;
+        if method == "CONNECT" {
+            client
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .await?;
+        } else {
+            // The emulator takes absolute-form requests as they are.
+            upstream.write_all(&head).await?;
+        }
+        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
+        Ok(())
+    }
+}
+
+/// Stand-in for SSM Run Command (see the module doc): each command is one guest boot.
+struct GuestSsm {
+    kit: PathBuf,
+    work: PathBuf,
+    proxy_port: u16,
+    commands: Mutex<BTreeMap<String, Arc<Mutex<Option<CommandStatus>>>>>,
+    sent: Mutex<Vec<String>>,
+}
+
+impl GuestSsm {
+    /// The job a command's guest runs: the marker process, then the document's script with the
+    /// parameters as `SSM_<Name>` variables and the egress proxy in `http_proxy`.
+    fn job(&self, id: &str, script: String, parameters: &BTreeMap<String, String>) -> PathBuf {
+        let job = self.work.join(id).join("job");
+        std::fs::create_dir_all(&job).unwrap();
+        std::fs::write(job.join("document.sh"), script).unwrap();
+        let mut env = String::new();
+        for (name, value) in parameters {
+            // Single-quoted for the shell; presigned URLs hold no quote.
+            assert!(!value.contains('\''), "{name} holds a quote");
+            env.push_str(&format!("export SSM_{name}='{value}'\n"));
+        }
+        std::fs::write(
+            job.join("job.sh"),
+            format!(
+                "set -eu\ncp /bin/bash /tmp/{MARKER}\n/tmp/{MARKER} -c 'while :; do sleep 1; done' &\n\
+                 echo \"marker_pid=$!\" > \"$IRF_OUT/marker\"\n{env}\
+                 export http_proxy=http://10.0.2.100:{port} HTTP_PROXY=http://10.0.2.100:{port}\n\
+                 bash /job/document.sh\ncp \"$IRF_OUT/marker\" \"$IRF_OUT/marker.done\"\n",
+                port = self.proxy_port
+            ),
+        )
+        .unwrap();
+        job
+    }
+}
+
+impl CommandRunner for GuestSsm {
+    async fn agent(&self, _instance: &str) -> HandlerResult<AgentStatus> {
+        Ok(AgentStatus::Online)
+    }
+
+    async fn send(
+        &self,
+        document: &str,
+        _instance: &str,
+        parameters: BTreeMap<String, String>,
+        comment: &str,
+    ) -> HandlerResult<String> {
+        let id = comment.replace(' ', "-");
+        if self.commands.lock().unwrap().contains_key(&id) {
+            return Ok(id);
+        }
+        let script = if document.ends_with("MemoryPreflight") {
+            blueprints::MEMORY_PREFLIGHT.render(&json!({})).unwrap()
+        } else {
+            blueprints::MEMORY_CAPTURE
+                .render(&json!({
+                    "tool_name": irf_synth::stacks::STREAMER_NAME,
+                    "lime_port": irf_synth::stacks::LIME_PORT,
+                }))
+                .unwrap()
+        };
+        let job = self.job(&id, script, &parameters);
+        let out = self.work.join(&id).join("out");
+        let result = Arc::new(Mutex::new(None));
+        self.commands
+            .lock()
+            .unwrap()
+            .insert(id.clone(), result.clone());
+        self.sent.lock().unwrap().push(document.to_owned());
+        let (kit, port) = (self.kit.clone(), self.proxy_port);
+        std::thread::spawn(move || {
+            let status = std::process::Command::new(common::root().join("scripts/guest-run"))
+                .arg("--kit")
+                .arg(&kit)
+                .args([
+                    "--append",
+                    "no5lvl",
+                    "--memory",
+                    &guest::GUEST_MIB.to_string(),
+                ])
+                .args(["--guestfwd", &port.to_string(), "--timeout", "900"])
+                .args(["--out-size", "64"])
+                .arg(&job)
+                .arg(&out)
+                .status()
+                .expect("scripts/guest-run runs");
+            let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
+            *result.lock().unwrap() = Some(if status.success() {
+                CommandStatus::Succeeded(read("stdout"))
+            } else {
+                CommandStatus::Failed {
+                    status: "Failed".into(),
+                    code: status.code().unwrap_or(-1),
+                    stderr: format!("{}\n{}", read("stderr"), read("console.log")),
+                }
+            });
+        });
+        Ok(id)
+    }
+
+    async fn status(&self, command_id: &str, _instance: &str) -> HandlerResult<CommandStatus> {
+        let commands = self.commands.lock().unwrap();
+        let result = commands
+            .get(command_id)
+            .expect("a command sent")
+            .lock()
+            .unwrap();
+        Ok(result
+            .clone()
+            .unwrap_or_else(|| CommandStatus::Running("InProgress".into())))
+    }
+}
+
+/// Runs a step, asking again while it answers `Ready: false`, for up to `limit`.
+async fn until_ready(
+    memory: &Memory<GuestSsm>,
+    custody: &irf_runtime::custody::Custody,
+    payload: Value,
+    limit: Duration,
+) -> Value {
+    let began = Instant::now();
+    loop {
+        match step(memory, custody, &payload).await {
+            Ok(v) if v["Ready"] == false && began.elapsed() < limit => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Ok(v) if v["Ready"] == false => panic!("{} stayed pending: {v}", payload["Action"]),
+            Ok(v) => return v,
+            Err(e) => panic!("{}: {e}", payload["Action"]),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_in_s3_opens_in_volatility()
+ {
+    let Some(endpoint) = common::emulator() else {
+        return;
+    };
+    let Some(kit) = guest::kit() else { return };
+    let Some(vol) = guest::vol() else { return };
+    let Buckets {
+        prefix,
+        s3,
+        evidence,
+        modules,
+        custody,
+        ..
+    } = buckets(&endpoint).await;
+    let tool = assets::streamer(
+        &AssetSource::Build {
+            workspace: common::root(),
+        },
+        "x86_64",
+    )
+    .expect("the static x86_64 irf-memdump builds")
+    .expect("a build yields the binary");
+    stage_streamer(&s3, &modules, "x86_64", &tool).await;
+
+    let allowed = endpoint
+        .strip_prefix("http://")
+        .expect("the emulator speaks plain HTTP")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = EgressProxy::start(allowed).await;
+    let work = guest::work_dir();
+    let memory = Memory {
+        runner: GuestSsm {
+            kit,
+            work: work.path().to_owned(),
+            proxy_port: proxy.port,
+            commands: Mutex::default(),
+            sent: Mutex::default(),
+        },
+        evidence: s3.clone(),
+        evidence_bucket: evidence.clone(),
+        modules: s3.clone(),
+        modules_bucket: modules,
+        prefix,
+        methods: vec!["kcore".into()],
+        url_lifetime: Duration::from_secs(3600),
+        verify_budget: irf_runtime::memory::VERIFY_BUDGET,
+        ingest: BTreeMap::new(),
+        copy_part_size: irf_runtime::memory::COPY_PART_SIZE,
+    };
+    let case = json!({"case_id": "MEM-GUEST", "account": "333333333333", "region": "us-east-1",
+                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+    let c = |action: &str, extra: Value| {
+        let mut p = json!({"Action": action, "Case": case});
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let boot = Duration::from_secs(900);
+    let command = until_ready(
+        &memory,
+        &custody,
+        c(MemoryAction::StartPreflight.name(), json!({})),
+        boot,
+    )
+    .await;
+    let choice = until_ready(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::PreflightResult.name(),
+            json!({"Command": command}),
+        ),
+        boot,
+    )
+    .await;
+    assert_eq!(choice["Method"], "kcore", "{choice}");
+    assert_eq!(choice["Preflight"]["kcore_readable"], true, "{choice}");
+    let capture = until_ready(
+        &memory,
+        &custody,
+        c(MemoryAction::StartCapture.name(), json!({"Method": choice})),
+        boot,
+    )
+    .await;
+    let receipts = until_ready(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::CaptureResult.name(),
+            json!({"Capture": capture.clone()}),
+        ),
+        boot,
+    )
+    .await;
+    assert_eq!(receipts["symbols"]["status"], "uploaded", "{receipts}");
+    let mut cursor = Value::Null;
+    let image = loop {
+        let verified = until_ready(
+            &memory,
+            &custody,
+            c(
+                MemoryAction::Verify.name(),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": cursor}),
+            ),
+            boot,
+        )
+        .await;
+        if verified["Done"] == true {
+            break verified["Image"].clone();
+        }
+        cursor = verified["Cursor"].clone();
+    };
+    let symbols = until_ready(
+        &memory,
+        &custody,
+        c(
+            MemoryAction::BuildSymbols.name(),
+            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+        ),
+        boot,
+    )
+    .await;
+    use irf_core::contract::documents::{MEMORY_CAPTURE, MEMORY_PREFLIGHT};
+    assert_eq!(
+        *memory.runner.sent.lock().unwrap(),
+        [
+            format!("{}-{MEMORY_PREFLIGHT}", memory.prefix),
+            format!("{}-{MEMORY_CAPTURE}", memory.prefix)
+        ],
+        "one preflight and one capture"
+    );
+
+    // The image and the ISF, as a responder downloads them from the evidence bucket.
+    let key = image["Key"].as_str().unwrap();
+    let stored = common::object(&s3, &evidence, key).await;
+    let image_path = work.path().join("image.lime");
+    std::fs::write(&image_path, &stored).unwrap();
+    assert_eq!(
+        guest::sha256_file(&image_path),
+        image["Sha256"].as_str().unwrap()
+    );
+    assert_eq!(stored.len() as u64, image["Bytes"].as_u64().unwrap());
+    let isf_key = symbols["IsfKey"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no ISF: {symbols}"));
+    let symbol_dir = work.path().join("symbols");
+    std::fs::create_dir_all(symbol_dir.join("linux")).unwrap();
+    std::fs::write(
+        symbol_dir.join("linux").join("irf.json.xz"),
+        common::object(&s3, &evidence, isf_key).await,
+    )
+    .unwrap();
+    let capture_out = work
+        .path()
+        .join(capture["Command"]["CommandId"].as_str().unwrap())
+        .join("out");
+    let marker_pid: u64 = std::fs::read_to_string(capture_out.join("marker"))
+        .unwrap()
+        .trim()
+        .strip_prefix("marker_pid=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let cache = common::root().join("target/volatility-cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let pslist = guest::volatility(
+        &vol,
+        &symbol_dir,
+        &cache,
+        &image_path,
+        "linux.pslist.PsList",
+    );
+    assert!(
+        pslist
+            .iter()
+            .any(|r| r["PID"] == marker_pid && r["COMM"] == MARKER),
+        "pslist of the image in S3 shows the guest's marker {MARKER} with PID {marker_pid}: {pslist:?}"
+    );
+    let v = custody.verify("MEM-GUEST").await.unwrap();
+    assert!(v.ok(), "{v:?}");
+}
