@@ -265,156 +265,191 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         .trim_end_matches('/')
         .to_owned();
     let proxy = EgressProxy::start(allowed).await;
-    let work = guest::work_dir();
-    let memory = Memory {
-        runner: GuestSsm {
-            kit,
-            work: work.path().to_owned(),
-            proxy_port: proxy.port,
-            commands: Mutex::default(),
-            sent: Mutex::default(),
-        },
-        evidence: s3.clone(),
-        evidence_bucket: evidence.clone(),
-        modules: s3.clone(),
-        modules_bucket: modules,
-        prefix,
-        methods: vec!["kcore".into()],
-        url_lifetime: Duration::from_secs(3600),
-        verify_budget: irf_runtime::memory::VERIFY_BUDGET,
-        ingest: BTreeMap::new(),
-        copy_part_size: irf_runtime::memory::COPY_PART_SIZE,
-    };
-    let case = json!({"case_id": "MEM-GUEST", "account": "333333333333", "region": "us-east-1",
-                      "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
-    let c = |action: &str, extra: Value| {
-        let mut p = json!({"Action": action, "Case": case});
-        p.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        p
-    };
-    let boot = Duration::from_secs(900);
-    let command = until_ready(
-        &memory,
-        &custody,
-        c(MemoryAction::StartPreflight.name(), json!({})),
-        boot,
+    let scratch = guest::work_dir();
+    // LiME as the factory stages it: keyed by the kit's os-release (ID=irf-guest, VERSION_ID=12)
+    // and kernel release, with its SHA-256.
+    let release = std::fs::read_to_string(kit.join("kit.env"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("KIT_KERNEL_RELEASE="))
+        .unwrap()
+        .to_owned();
+    let lime = std::fs::read(kit.join("lime.ko")).unwrap();
+    let module_key = irf_core::contract::module_keys::lime_module("irf-guest", "12", &release);
+    crate::memory::put(&s3, &modules, &module_key, lime.clone()).await;
+    crate::memory::put(
+        &s3,
+        &modules,
+        &format!("{module_key}.sha256"),
+        format!(
+            "{}  lime.ko\n",
+            hex::encode(irf_runtime::digests::sha256(&lime))
+        )
+        .into_bytes(),
     )
     .await;
-    let choice = until_ready(
-        &memory,
-        &custody,
-        c(
-            MemoryAction::PreflightResult.name(),
-            json!({"Command": command}),
-        ),
-        boot,
-    )
-    .await;
-    assert_eq!(choice["Method"], "kcore", "{choice}");
-    assert_eq!(choice["Preflight"]["kcore_readable"], true, "{choice}");
-    let capture = until_ready(
-        &memory,
-        &custody,
-        c(MemoryAction::StartCapture.name(), json!({"Method": choice})),
-        boot,
-    )
-    .await;
-    let receipts = until_ready(
-        &memory,
-        &custody,
-        c(
-            MemoryAction::CaptureResult.name(),
-            json!({"Capture": capture.clone()}),
-        ),
-        boot,
-    )
-    .await;
-    assert_eq!(receipts["symbols"]["status"], "uploaded", "{receipts}");
-    let mut cursor = Value::Null;
-    let image = loop {
-        let verified = until_ready(
+    for method in ["kcore", "lime"] {
+        let work = scratch.path().join(method);
+        std::fs::create_dir_all(&work).unwrap();
+        let case_id = format!("MEM-GUEST-{method}");
+        let memory = Memory {
+            runner: GuestSsm {
+                kit: kit.clone(),
+                work: work.clone(),
+                proxy_port: proxy.port,
+                commands: Mutex::default(),
+                sent: Mutex::default(),
+            },
+            evidence: s3.clone(),
+            evidence_bucket: evidence.clone(),
+            modules: s3.clone(),
+            modules_bucket: modules.clone(),
+            prefix: prefix.clone(),
+            methods: vec![method.into()],
+            url_lifetime: Duration::from_secs(3600),
+            verify_budget: irf_runtime::memory::VERIFY_BUDGET,
+            ingest: BTreeMap::new(),
+            copy_part_size: irf_runtime::memory::COPY_PART_SIZE,
+        };
+        let case = json!({"case_id": case_id, "account": "333333333333", "region": "us-east-1",
+                          "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+        let c = |action: &str, extra: Value| {
+            let mut p = json!({"Action": action, "Case": case});
+            p.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            p
+        };
+        let boot = Duration::from_secs(900);
+        let command = until_ready(
+            &memory,
+            &custody,
+            c(MemoryAction::StartPreflight.name(), json!({})),
+            boot,
+        )
+        .await;
+        let choice = until_ready(
             &memory,
             &custody,
             c(
-                MemoryAction::Verify.name(),
-                json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": cursor}),
+                MemoryAction::PreflightResult.name(),
+                json!({"Command": command}),
             ),
             boot,
         )
         .await;
-        if verified["Done"] == true {
-            break verified["Image"].clone();
-        }
-        cursor = verified["Cursor"].clone();
-    };
-    let symbols = until_ready(
-        &memory,
-        &custody,
-        c(
-            MemoryAction::BuildSymbols.name(),
-            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
-        ),
-        boot,
-    )
-    .await;
-    use irf_core::contract::documents::{MEMORY_CAPTURE, MEMORY_PREFLIGHT};
-    assert_eq!(
-        *memory.runner.sent.lock().unwrap(),
-        [
-            format!("{}-{MEMORY_PREFLIGHT}", memory.prefix),
-            format!("{}-{MEMORY_CAPTURE}", memory.prefix)
-        ],
-        "one preflight and one capture"
-    );
+        assert_eq!(choice["Method"], method, "{choice}");
+        assert_eq!(choice["Preflight"]["kcore_readable"], true, "{choice}");
+        let capture = until_ready(
+            &memory,
+            &custody,
+            c(MemoryAction::StartCapture.name(), json!({"Method": choice})),
+            boot,
+        )
+        .await;
+        let receipts = until_ready(
+            &memory,
+            &custody,
+            c(
+                MemoryAction::CaptureResult.name(),
+                json!({"Capture": capture.clone()}),
+            ),
+            boot,
+        )
+        .await;
+        assert_eq!(receipts["symbols"]["status"], "uploaded", "{receipts}");
+        let mut cursor = Value::Null;
+        let image = loop {
+            let verified = until_ready(
+                &memory,
+                &custody,
+                c(
+                    MemoryAction::Verify.name(),
+                    json!({"Capture": capture.clone(), "Captured": receipts.clone(), "Cursor": cursor}),
+                ),
+                boot,
+            )
+            .await;
+            if verified["Done"] == true {
+                break verified["Image"].clone();
+            }
+            cursor = verified["Cursor"].clone();
+        };
+        let symbols = until_ready(
+            &memory,
+            &custody,
+            c(
+                MemoryAction::BuildSymbols.name(),
+                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+            ),
+            boot,
+        )
+        .await;
+        use irf_core::contract::documents::{MEMORY_CAPTURE, MEMORY_PREFLIGHT};
+        assert_eq!(
+            *memory.runner.sent.lock().unwrap(),
+            [
+                format!("{}-{MEMORY_PREFLIGHT}", memory.prefix),
+                format!("{}-{MEMORY_CAPTURE}", memory.prefix)
+            ],
+            "one preflight and one capture"
+        );
 
-    // The image and the ISF, as a responder downloads them from the evidence bucket.
-    let key = image["Key"].as_str().unwrap();
-    let stored = common::object(&s3, &evidence, key).await;
-    let image_path = work.path().join("image.lime");
-    std::fs::write(&image_path, &stored).unwrap();
-    assert_eq!(
-        guest::sha256_file(&image_path),
-        image["Sha256"].as_str().unwrap()
-    );
-    assert_eq!(stored.len() as u64, image["Bytes"].as_u64().unwrap());
-    let isf_key = symbols["IsfKey"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no ISF: {symbols}"));
-    let symbol_dir = work.path().join("symbols");
-    std::fs::create_dir_all(symbol_dir.join("linux")).unwrap();
-    std::fs::write(
-        symbol_dir.join("linux").join("irf.json.xz"),
-        common::object(&s3, &evidence, isf_key).await,
-    )
-    .unwrap();
-    let capture_out = work
-        .path()
-        .join(capture["Command"]["CommandId"].as_str().unwrap())
-        .join("out");
-    let marker_pid: u64 = std::fs::read_to_string(capture_out.join("marker"))
-        .unwrap()
-        .trim()
-        .strip_prefix("marker_pid=")
-        .unwrap()
-        .parse()
+        // The image and the ISF, as a responder downloads them from the evidence bucket.
+        let key = image["Key"].as_str().unwrap();
+        let stored = common::object(&s3, &evidence, key).await;
+        let image_path = work.join("image.lime");
+        std::fs::write(&image_path, &stored).unwrap();
+        assert_eq!(
+            guest::sha256_file(&image_path),
+            image["Sha256"].as_str().unwrap()
+        );
+        assert_eq!(stored.len() as u64, image["Bytes"].as_u64().unwrap());
+        let isf_key = symbols["IsfKey"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ISF: {symbols}"));
+        let symbol_dir = work.join("symbols");
+        std::fs::create_dir_all(symbol_dir.join("linux")).unwrap();
+        std::fs::write(
+            symbol_dir.join("linux").join("irf.json.xz"),
+            common::object(&s3, &evidence, isf_key).await,
+        )
         .unwrap();
-    let cache = common::root().join("target/volatility-cache");
-    std::fs::create_dir_all(&cache).unwrap();
-    let pslist = guest::volatility(
-        &vol,
-        &symbol_dir,
-        &cache,
-        &image_path,
-        "linux.pslist.PsList",
-    );
-    assert!(
-        pslist
-            .iter()
-            .any(|r| r["PID"] == marker_pid && r["COMM"] == MARKER),
-        "pslist of the image in S3 shows the guest's marker {MARKER} with PID {marker_pid}: {pslist:?}"
-    );
-    let v = custody.verify("MEM-GUEST").await.unwrap();
-    assert!(v.ok(), "{v:?}");
+        let capture_out = work
+            .join(capture["Command"]["CommandId"].as_str().unwrap())
+            .join("out");
+        let marker_pid: u64 = std::fs::read_to_string(capture_out.join("marker"))
+            .unwrap()
+            .trim()
+            .strip_prefix("marker_pid=")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let cache = common::root().join("target/volatility-cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let pslist = guest::volatility(
+            &vol,
+            &symbol_dir,
+            &cache,
+            &image_path,
+            "linux.pslist.PsList",
+        );
+        assert!(
+            pslist
+                .iter()
+                .any(|r| r["PID"] == marker_pid && r["COMM"] == MARKER),
+            "pslist of the image in S3 shows the guest's marker {MARKER} with PID {marker_pid}: {pslist:?}"
+        );
+        if method == "lime" {
+            // LiME was loaded while it dumped, through the document's TCP mode.
+            let modules =
+                guest::volatility(&vol, &symbol_dir, &cache, &image_path, "linux.lsmod.Lsmod");
+            assert!(
+                modules.iter().any(|r| r["Module Name"] == "lime"),
+                "lsmod of the LiME image shows lime: {modules:?}"
+            );
+        }
+        let v = custody.verify(&case_id).await.unwrap();
+        assert!(v.ok(), "{v:?}");
+    }
 }
