@@ -5,7 +5,10 @@
 //! presigned URL, checks its SHA-256 and streams `/proc/kcore` and the kernel's symbol bundle
 //! through the presigned part URLs; verification re-reads the stored image, the ISF is built from
 //! the bundle the guest uploaded, and the real Volatility 3 lists the guest's processes from the
-//! image in S3 with that ISF only.
+//! image in S3 with that ISF only. Both methods: kcore for an instance in the home region, and
+//! LiME (the document's TCP mode) for one in another member region, whose host fetches the tools
+//! from and uploads into that region's ingest bucket, copied into the evidence bucket before the
+//! hash check.
 //!
 //! **Stand-in, named here:** `GuestSsm` stands in for SSM Run Command (the emulator's SSM runs
 //! nothing): each command boots a guest that runs the document's script with the parameters as
@@ -247,7 +250,7 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         evidence,
         modules,
         custody,
-        ..
+        security,
     } = buckets(&endpoint).await;
     let tool = assets::streamer(
         &AssetSource::Build {
@@ -288,7 +291,34 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         .into_bytes(),
     )
     .await;
-    for method in ["kcore", "lime"] {
+    // The LiME case's instance is in eu-west-1 (the home region is us-east-1): its host uploads
+    // into that region's ingest bucket, and verification copies the image into the evidence
+    // bucket before hashing it.
+    let regional = crate::memory::s3(&common::account(&endpoint, &security, "eu-west-1").await);
+    let ingest_bucket = format!("{prefix}-ingest-eu-west-1");
+    regional
+        .create_bucket()
+        .bucket(&ingest_bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    regional
+        .put_bucket_versioning()
+        .bucket(&ingest_bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    for (method, region) in [("kcore", "us-east-1"), ("lime", "eu-west-1")] {
         let work = scratch.path().join(method);
         std::fs::create_dir_all(&work).unwrap();
         let case_id = format!("MEM-GUEST-{method}");
@@ -308,10 +338,16 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
             methods: vec![method.into()],
             url_lifetime: Duration::from_secs(3600),
             verify_budget: irf_runtime::memory::VERIFY_BUDGET,
-            ingest: BTreeMap::new(),
+            ingest: BTreeMap::from([(
+                "eu-west-1".to_owned(),
+                irf_runtime::memory::IngestBucket {
+                    bucket: ingest_bucket.clone(),
+                    s3: regional.clone(),
+                },
+            )]),
             copy_part_size: irf_runtime::memory::COPY_PART_SIZE,
         };
-        let case = json!({"case_id": case_id, "account": "333333333333", "region": "us-east-1",
+        let case = json!({"case_id": case_id, "account": "333333333333", "region": region,
                           "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
         let c = |action: &str, extra: Value| {
             let mut p = json!({"Action": action, "Case": case});
@@ -347,6 +383,11 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
             boot,
         )
         .await;
+        assert_eq!(
+            capture["Ingest"]["Bucket"].as_str(),
+            (region == "eu-west-1").then_some(ingest_bucket.as_str()),
+            "{capture}"
+        );
         let receipts = until_ready(
             &memory,
             &custody,
