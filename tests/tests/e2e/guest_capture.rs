@@ -296,28 +296,7 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
     // bucket before hashing it.
     let regional = crate::memory::s3(&common::account(&endpoint, &security, "eu-west-1").await);
     let ingest_bucket = format!("{prefix}-ingest-eu-west-1");
-    regional
-        .create_bucket()
-        .bucket(&ingest_bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    regional
-        .put_bucket_versioning()
-        .bucket(&ingest_bucket)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    crate::memory::eu_west_1_ingest_bucket(&regional, &ingest_bucket).await;
     for (method, region) in [("kcore", "us-east-1"), ("lime", "eu-west-1")] {
         let work = scratch.path().join(method);
         std::fs::create_dir_all(&work).unwrap();

@@ -419,6 +419,33 @@ pub(crate) async fn stage_streamer(
     tool_key
 }
 
+/// Creates an ingest bucket in eu-west-1 as the forensics-ingest stack makes it (versioned, so
+/// that the copy can be pinned to the uploaded version).
+pub(crate) async fn eu_west_1_ingest_bucket(regional: &aws_sdk_s3::Client, bucket: &str) {
+    regional
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    regional
+        .put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 /// Builds the streamer (a no-op when it is current) and returns its path.
 fn streamer() -> PathBuf {
     let status = std::process::Command::new(env!("CARGO"))
@@ -876,28 +903,7 @@ async fn a_capture_outside_the_home_region_lands_in_its_ingest_bucket_and_is_cop
     let member_region = "eu-west-1";
     let regional = crate::memory::s3(&common::account(&endpoint, &security, member_region).await);
     let ingest = format!("{prefix}-ingest-{member_region}");
-    regional
-        .create_bucket()
-        .bucket(&ingest)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    regional
-        .put_bucket_versioning()
-        .bucket(&ingest)
-        .versioning_configuration(
-            aws_sdk_s3::types::VersioningConfiguration::builder()
-                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    eu_west_1_ingest_bucket(&regional, &ingest).await;
 
     let dir = tempfile::tempdir().unwrap();
     let (kcore, iomem) = synthetic_kcore(dir.path());
