@@ -123,11 +123,15 @@ pub async fn run<R: CommandRunner>(
                 .build_symbols(&case, &capture, &captured.result, custody)
                 .await?,
         ),
-        MemoryStep::CleanUp { memory: state, .. } => {
+        MemoryStep::CleanUp {
+            case,
+            memory: state,
+            ..
+        } => {
             let capture: Option<Capture> = state
                 .pointer("/Capture/Result")
                 .and_then(|v| serde_json::from_value(v.clone()).ok());
-            let aborted = memory.clean_up(capture.as_ref()).await?;
+            let aborted = memory.clean_up(&case, capture.as_ref()).await?;
             Ok(serde_json::json!({ "AbortedUpload": aborted }))
         }
     }

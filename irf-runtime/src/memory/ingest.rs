@@ -15,7 +15,7 @@
 
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use irf_core::contract::evidence_keys;
-use irf_core::steps::{Capture, Case, CopyCursor, Ingest};
+use irf_core::steps::{Capture, Case, CopyCursor, Ingest, Receipts};
 use irf_isf::bundle;
 
 use super::{CommandRunner, Memory, Store};
@@ -30,7 +30,7 @@ pub const COPY_PART_SIZE: u64 = 512 << 20;
 /// copy is complete (plan, receipts and bundle included).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub(super) struct CopyState {
+struct CopyState {
     #[serde(flatten)]
     cursor: CopyCursor,
     #[serde(default)]
@@ -140,6 +140,7 @@ impl<R: CommandRunner> Memory<R> {
         &self,
         case: &Case,
         capture: &Capture,
+        receipts: &Receipts,
         cursor: Option<&CopyCursor>,
     ) -> Result<Option<CopyCursor>> {
         let source = self.upload_store(capture)?;
@@ -156,7 +157,7 @@ impl<R: CommandRunner> Memory<R> {
                 state.cursor = c.clone();
                 state
             }
-            None => self.start_copy(case, capture, source).await?,
+            None => self.start_copy(case, capture, receipts, source).await?,
         };
         if state.completed {
             // A retried run after the copy was completed.
@@ -242,11 +243,14 @@ impl<R: CommandRunner> Memory<R> {
         &self,
         case: &Case,
         capture: &Capture,
+        receipts: &Receipts,
         source: Store<'_>,
     ) -> Result<CopyState> {
+        // A retried first run: the host's upload was completed before the copy was opened.
         if let Some(state) = self.copy_state(case).await? {
             return Ok(state);
         }
+        self.complete_upload(capture, receipts).await?;
         let head = source
             .s3
             .head_object()
@@ -312,7 +316,7 @@ impl<R: CommandRunner> Memory<R> {
     }
 
     /// The copy's saved state, once a run cursor it.
-    pub(super) async fn copy_state(&self, case: &Case) -> Result<Option<CopyState>> {
+    async fn copy_state(&self, case: &Case) -> Result<Option<CopyState>> {
         let key = Self::copy_state_key(case);
         let Some(text) = self
             .text(&self.evidence, &self.evidence_bucket, &key)
@@ -456,21 +460,13 @@ impl<R: CommandRunner> Memory<R> {
     }
 
     /// Aborts the copy of an ingested image if one was cursor and not completed.
-    pub(super) async fn abort_copy(&self, capture: &Capture) -> Result<()> {
-        let Some(case_dir) = capture.key.rsplit_once("/memory/").map(|(d, _)| d) else {
-            return Ok(());
-        };
-        let state_key = format!("{case_dir}/memory/copy.json");
-        let Some(text) = self
-            .text(&self.evidence, &self.evidence_bucket, &state_key)
-            .await?
+    pub(super) async fn abort_copy(&self, case: &Case, capture: &Capture) -> Result<()> {
+        let Some(CopyState {
+            cursor, completed, ..
+        }) = self.copy_state(case).await?
         else {
             return Ok(());
         };
-        let CopyState {
-            cursor, completed, ..
-        } = serde_json::from_str(&text)
-            .map_err(|e| HandlerError::fatal(format!("{state_key} is corrupt: {e}")))?;
         if completed {
             return Ok(());
         }

@@ -708,10 +708,9 @@ impl<R: CommandRunner> Memory<R> {
                 "the streamer's report lacks bytes or sha256",
             ));
         };
-        // A first run completes the host's upload, unless a copy of it was already opened (a
-        // retried run: the upload is long complete).
-        if cursor.is_none() && (capture.ingest.is_none() || self.copy_state(case).await?.is_none())
-        {
+        // A first run completes the host's upload (for an ingested image, the copy's first run
+        // does, before it opens the copy).
+        if cursor.is_none() && capture.ingest.is_none() {
             self.complete_upload(capture, receipts).await?;
         }
         // An ingested image is copied into the evidence bucket first (over as many runs as it
@@ -722,7 +721,7 @@ impl<R: CommandRunner> Memory<R> {
         };
         if copying {
             let copy = cursor.and_then(|c| c.copy.as_ref());
-            if let Some(next) = self.copy_run(case, capture, copy).await? {
+            if let Some(next) = self.copy_run(case, capture, receipts, copy).await? {
                 return Ok(Verification {
                     done: false,
                     cursor: Some(VerifyCursor {
@@ -895,10 +894,10 @@ impl<R: CommandRunner> Memory<R> {
     }
 
     /// Aborts an upload that was not completed; true when one was aborted.
-    pub async fn clean_up(&self, capture: Option<&Capture>) -> Result<bool> {
+    pub async fn clean_up(&self, case: &Case, capture: Option<&Capture>) -> Result<bool> {
         let Some(c) = capture else { return Ok(false) };
         if c.ingest.is_some() {
-            self.abort_copy(c).await?;
+            self.abort_copy(case, c).await?;
         }
         let store = self.upload_store(c)?;
         match store

@@ -255,6 +255,15 @@ pub(crate) fn add_access_log_bucket(
     );
 }
 
+/// The evidence Object Lock default retention of `[evidence]` (mode and days), for every bucket
+/// that holds evidence.
+pub(crate) fn evidence_lock(fw: &Framework) -> s3::DefaultRetention {
+    s3::DefaultRetention {
+        mode: fw.evidence.lock_mode.as_cfn().to_owned(),
+        days: fw.evidence.retention_days,
+    }
+}
+
 /// What protects locked evidence in a bucket policy: nobody deletes object versions, bypasses
 /// governance retention or changes retention, legal holds, the bucket's lock or the bucket,
 /// unless tagged as the evidence custodian.

@@ -263,10 +263,7 @@ pub(super) fn template(fw: &Framework) -> Template {
                 }),
                 abort_incomplete_multipart_upload: None,
             }],
-            object_lock: Some(s3::DefaultRetention {
-                mode: fw.evidence.lock_mode.as_cfn().to_owned(),
-                days: fw.evidence.retention_days,
-            }),
+            object_lock: Some(super::common::evidence_lock(fw)),
             retain: true,
         },
     );
