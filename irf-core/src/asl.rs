@@ -336,6 +336,9 @@ pub enum State {
     },
 }
 
+/// The states of a graph by name, in emission order.
+pub type States = IndexMap<String, StateNode>;
+
 /// A state with its continuation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateNode {

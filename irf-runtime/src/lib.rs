@@ -17,6 +17,7 @@ pub mod memory;
 pub mod objects;
 pub mod responder;
 pub mod slack;
+pub mod workflow;
 
 use irf_core::handler::Handler;
 use serde_json::Value;
