@@ -102,8 +102,7 @@ async fn execute(conf: &SdkConfig, account: &str, name: &str, machine: &StateMac
         .unwrap()
         .state_machine_arn()
         .to_owned();
-    let input = json!({"CaseId": "WF-1", "InstanceId": "i-0123456789abcdef0", "Account": "333333333333",
-                       "Region": "eu-west-1", "RetainArtefacts": "true"});
+    let input = input();
     let exec = sfn
         .start_execution()
         .state_machine_arn(arn)
@@ -152,14 +151,85 @@ async fn execute(conf: &SdkConfig, account: &str, name: &str, machine: &StateMac
 }
 
 /// Runs `machine` in a fresh security account with `results` queued for its Lambda calls
-/// (taking its turn); `None` without the emulator.
+/// (taking its turn); `None` without the emulator. The same machine and results then run
+/// through the local executor (`irf_runtime::workflow`, which the demo's case walk uses): it
+/// must end the same way and enter the same states as the emulator's Step Functions.
 async fn scenario(name: &str, machine: &StateMachine, results: Vec<Value>) -> Option<Execution> {
     let endpoint = common::emulator()?;
     let (_, a) = common::fresh_org();
     let conf = common::account(&endpoint, &a.security, HOME).await;
-    let _turn = TURN.lock().await;
-    queue(&endpoint, results).await;
-    Some(execute(&conf, &a.security, name, machine).await)
+    let run = {
+        let _turn = TURN.lock().await;
+        queue(&endpoint, results.clone()).await;
+        execute(&conf, &a.security, name, machine).await
+    };
+    let local = irf_runtime::workflow::Executor::new(
+        Queued(std::sync::Mutex::new(results.into())),
+        irf_runtime::workflow::Pace {
+            max_wait: Some(std::time::Duration::from_millis(1)),
+        },
+    )
+    .execute(machine, input())
+    .await;
+    let mut ours: Vec<&str> = local
+        .entered()
+        .into_iter()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .collect();
+    ours.sort_unstable();
+    let mut theirs: Vec<&str> = run.entered.iter().map(String::as_str).collect();
+    theirs.sort_unstable();
+    assert_eq!(
+        ours, theirs,
+        "{name}: states entered, local executor vs emulator"
+    );
+    match &local.outcome {
+        irf_runtime::workflow::Outcome::Succeeded { .. } => {
+            assert_eq!(
+                run.status,
+                ExecutionStatus::Succeeded,
+                "{name}: {:?}",
+                local.outcome
+            );
+        }
+        irf_runtime::workflow::Outcome::Failed { error } => {
+            assert_eq!(run.status, ExecutionStatus::Failed, "{name}: {error}");
+            assert_eq!(run.error.as_deref(), Some(error.error.as_str()), "{name}");
+        }
+    }
+    Some(run)
+}
+
+/// The workflow input every scenario starts with.
+fn input() -> Value {
+    json!({"CaseId": "WF-1", "InstanceId": "i-0123456789abcdef0", "Account": "333333333333",
+           "Region": "eu-west-1", "RetainArtefacts": "true"})
+}
+
+/// Queued results for the local executor, as the emulator's Lambda stand-in answers them: in
+/// order, and the oversized one as the unhandled function error it reports.
+struct Queued(std::sync::Mutex<std::collections::VecDeque<Value>>);
+
+impl irf_runtime::workflow::Tasks for Queued {
+    async fn call(
+        &self,
+        _target: &irf_core::asl::TaskTarget,
+        _resource: &str,
+        _parameters: Value,
+    ) -> Result<Value, irf_runtime::workflow::Failure> {
+        let next = self.0.lock().unwrap().pop_front();
+        match next {
+            Some(r) if r.get("Padding").is_some() => Err(irf_runtime::workflow::Failure::new(
+                "Function.ResponseSizeTooLarge",
+                "the response exceeds Lambda's 6 MB limit",
+            )),
+            Some(r) => Ok(json!({ "Payload": r, "StatusCode": 200 })),
+            None => Err(irf_runtime::workflow::Failure::new(
+                "Test.NoResultQueued",
+                "more calls than queued results",
+            )),
+        }
+    }
 }
 
 /// A result over Lambda's 6 MB response limit: the emulator reports it as an unhandled
