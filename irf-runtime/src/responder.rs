@@ -188,6 +188,25 @@ impl Responder {
         ))
     }
 
+    /// The case workflow's input for `target`, requested at `requested_at` (Unix seconds), as
+    /// the incident trigger builds it.
+    pub fn case_input(&self, target: &Target, requested_at: u64) -> CaseInput {
+        let request = IncidentRequest {
+            account: target.account.clone(),
+            region: target.region.clone(),
+            instance_id: target.instance_id.clone(),
+            requested_at,
+            prior_state_parameter: None,
+        };
+        CaseInput {
+            case_id: trigger::case_id(&request),
+            instance_id: target.instance_id.clone(),
+            account: target.account.clone(),
+            region: target.region.clone(),
+            retain_artefacts: self.options.retain_artefacts.to_string(),
+        }
+    }
+
     /// Prepares the instance (analyze) and starts its case, unless one is already running.
     pub async fn start_case(
         &self,
@@ -196,20 +215,7 @@ impl Responder {
     ) -> Result<(Report, Started)> {
         let arn = self.state_machine_arn()?;
         let prepared = self.analyze(target).await?;
-        let request = IncidentRequest {
-            account: target.account.clone(),
-            region: target.region.clone(),
-            instance_id: target.instance_id.clone(),
-            requested_at,
-            prior_state_parameter: None,
-        };
-        let input = CaseInput {
-            case_id: trigger::case_id(&request),
-            instance_id: target.instance_id.clone(),
-            account: target.account.clone(),
-            region: target.region.clone(),
-            retain_artefacts: self.options.retain_artefacts.to_string(),
-        };
+        let input = self.case_input(target, requested_at);
         let h = self.home()?;
         let conf = self
             .aws

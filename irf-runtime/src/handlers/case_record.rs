@@ -128,14 +128,15 @@ pub fn outcome(results: &Value) -> Value {
     serde_json::json!({ "Status": status, "Failed": failed })
 }
 
-/// The case's custody ledger, from the function's environment.
-async fn custody(aws: &Aws) -> Result<Custody> {
+/// Handles a case step (the custody ledger from the process environment).
+pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
     let env = CaseRecordEnv::from_env().map_err(HandlerError::fatal)?;
-    Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await
+    let custody = Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await?;
+    handle_with(aws, &custody, payload).await
 }
 
-/// Handles a case step.
-pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
+/// Handles a case step, recording it in `custody`.
+pub async fn handle_with(aws: &Aws, custody: &Custody, payload: Value) -> Result<Value> {
     match super::request(Handler::CaseRecord, &payload)? {
         CaseStep::Open { input } => {
             let case = open(&input)?;
@@ -147,11 +148,10 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
                 reason: Some(format!("retain artefacts: {}", case.retain_artefacts)),
                 ..Default::default()
             };
-            custody(aws).await?.append(&case.case_id, record).await?;
+            custody.append(&case.case_id, record).await?;
             serde_json::to_value(case).map_err(HandlerError::fatal)
         }
         CaseStep::Contain { case } => {
-            let custody = custody(aws).await?;
             let done = contain(aws, &case).await?;
             let record = crate::custody::Record {
                 id: "contain-requested".to_owned(),
@@ -169,7 +169,6 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
             Ok(done)
         }
         CaseStep::Close { case, results } => {
-            let custody = custody(aws).await?;
             let result = outcome(&results);
             let record = crate::custody::Record {
                 id: "case-closed".to_owned(),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::error::{HandlerError, Result};
-use crate::imaging::{Cursor, EbsBlocks, Imager, Job, S3Store, Settings};
+use crate::imaging::{BlockSource, Cursor, EbsBlocks, Imager, Job, ObjectStore, S3Store, Settings};
 
 /// The object key of a volume's image.
 pub fn image_key(case: &Case, volume_id: &str, compress: bool) -> String {
@@ -66,20 +66,35 @@ pub fn settings(env: &DiskImagingEnv) -> Settings {
     }
 }
 
-/// Handles one `ImageSnapshot` step.
+/// Handles one `ImageSnapshot` step (configuration from the process environment).
 pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
-    let ImagingStep::ImageSnapshot { case, copy, cursor } =
-        super::request::<ImagingStep<Cursor>>(Handler::DiskImaging, &payload)?;
+    let request = super::request::<ImagingStep<Cursor>>(Handler::DiskImaging, &payload)?;
+    let ImagingStep::ImageSnapshot { copy, .. } = &request;
     let env = DiskImagingEnv::from_env().map_err(HandlerError::fatal)?;
     let settings = settings(&env);
+    let compress = settings.compress;
     let imager = Imager::new(
         EbsBlocks(aws_sdk_ebs::Client::new(&aws.here(&copy.region))),
         S3Store {
             client: aws.s3(&aws.here(&aws.home_region())),
             bucket: env.evidence_bucket.clone(),
         },
-        settings.clone(),
+        settings,
     );
+    let custody =
+        crate::custody::Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn).await?;
+    run(&imager, compress, &custody, request).await
+}
+
+/// Runs one `ImageSnapshot` step with `imager` (any block source and store), recording the
+/// finished image in the case's custody ledger; `compress` names the image `.raw.gz`.
+pub async fn run<B: BlockSource, S: ObjectStore>(
+    imager: &Imager<B, S>,
+    compress: bool,
+    custody: &crate::custody::Custody,
+    request: ImagingStep<Cursor>,
+) -> Result<Value> {
+    let ImagingStep::ImageSnapshot { case, copy, cursor } = request;
     let cursor = match cursor {
         Some(c) => c,
         None => {
@@ -87,7 +102,7 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
                 .start(Job {
                     snapshot_id: copy.snapshot_id.clone(),
                     volume_id: copy.volume_id.clone(),
-                    key: image_key(&case, &copy.volume_id, settings.compress),
+                    key: image_key(&case, &copy.volume_id, compress),
                     case_id: case.case_id.clone(),
                 })
                 .await?
@@ -96,8 +111,7 @@ pub async fn handle(aws: &Aws, payload: Value) -> Result<Value> {
     let cursor = imager.run(cursor).await?;
     if let Some(r) = &cursor.result {
         tracing::info!(key = %r.key, sha256 = %r.digests.sha256, bytes = r.bytes, "volume imaged and verified");
-        crate::custody::Custody::connect(aws, &env.evidence_bucket, &env.custody_key_arn)
-            .await?
+        custody
             .append(&case.case_id, record(&case, &copy, r))
             .await?;
     }
