@@ -169,7 +169,7 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         .expect("the ingest bucket exists in eu-west-1");
 
     // The memory streamer of the packaged architecture is staged in the modules bucket with its
-    // SHA-256, as the capture expects it (scripts/test packages arm64 instances' aarch64 one).
+    // SHA-256, as the capture expects it (scripts/test packages the aarch64 and x86_64 ones).
     let security_home = common::account(&endpoint, &acct.security, "us-east-1").await;
     let automation = outputs(&endpoint, &synth, &format!("{p}-security-automation")).await;
     let modules = &automation["ModulesBucketName"];
@@ -185,15 +185,24 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         )
     );
     assert_eq!(&staged[..4], b"\x7fELF", "a static Linux binary");
-    if let irf_synth::deploy::assets::AssetSource::Dir(d) = common::asset_source()
-        && !d.join("irf-memdump-x86_64").exists()
-    {
-        assert!(
-            lines
-                .iter()
-                .any(|l| l.contains("no x86_64 memory streamer in the asset directory")),
-            "a missing architecture is reported: {lines:?}"
-        );
+    if let irf_synth::deploy::assets::AssetSource::Dir(d) = common::asset_source() {
+        if d.join("irf-memdump-x86_64").exists() {
+            // scripts/test packages x86_64 instances' streamer too (the guests are x86_64).
+            let key = irf_core::contract::module_keys::streamer("x86_64");
+            let staged = common::object(&modules_s3, modules, &key).await;
+            assert_eq!(
+                staged,
+                std::fs::read(d.join("irf-memdump-x86_64")).unwrap(),
+                "the packaged x86_64 streamer is staged"
+            );
+        } else {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains("no x86_64 memory streamer in the asset directory")),
+                "a missing architecture is reported: {lines:?}"
+            );
+        }
     }
 
     // The evidence bucket is encrypted with the forensics account's evidence key.

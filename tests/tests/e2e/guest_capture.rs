@@ -10,211 +10,28 @@
 //! from and uploads into that region's ingest bucket, copied into the evidence bucket before the
 //! hash check.
 //!
-//! **Stand-in, named here:** `GuestSsm` stands in for SSM Run Command (the emulator's SSM runs
-//! nothing): each command boots a guest that runs the document's script with the parameters as
-//! the agent passes them (`SSM_<Name>` variables). The guest has no route out but QEMU's user
-//! networking to one host port (`--guestfwd`), where `EgressProxy` (an HTTP proxy, CONNECT and
-//! absolute-form) lets through connections to the emulator's address and nothing else: the
-//! guest reaches the presigned URLs as an instance behind an egress proxy does, through
-//! `http_proxy`, which `irf-memdump` (ureq) and the document's `wget` honour.
+//! **Stand-in, named here:** `irf_lab::guest::GuestSsm` stands in for SSM Run Command (the
+//! emulator's SSM runs nothing): each command boots a guest that runs the document's script with
+//! the parameters as the agent passes them (`SSM_<Name>` variables). The guest has no route out
+//! but QEMU's user networking to one host port (`--guestfwd`), where `irf_lab::egress::EgressProxy`
+//! (an HTTP proxy, CONNECT and absolute-form) lets through connections to the emulator's address
+//! and nothing else: the guest reaches the presigned URLs as an instance behind an egress proxy
+//! does, through `http_proxy`, which `irf-memdump` (ureq) and the document's `wget` honour.
 
 use crate::common;
 use crate::guest::{self, MARKER};
 use crate::memory::{Buckets, buckets, stage_streamer};
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use irf_core::blueprints;
 use irf_core::steps::MemoryAction;
-use irf_runtime::error::Result as HandlerResult;
+use irf_lab::egress::EgressProxy;
+use irf_lab::guest::GuestSsm;
 use irf_runtime::handlers::memory_acquisition::step;
-use irf_runtime::memory::{AgentStatus, CommandRunner, CommandStatus, Memory};
+use irf_runtime::memory::Memory;
 use irf_synth::deploy::assets::{self, AssetSource};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// An HTTP proxy on the host's loopback that connects only to `allowed` (`host:port`).
-struct EgressProxy {
-    port: u16,
-}
-
-impl EgressProxy {
-    async fn start(allowed: String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    return;
-                };
-                let allowed = allowed.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = Self::serve(client, &allowed).await {
-                        eprintln!("egress proxy: {e}");
-                    }
-                });
-            }
-        });
-        EgressProxy { port }
-    }
-
-    async fn serve(mut client: tokio::net::TcpStream, allowed: &str) -> std::io::Result<()> {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            if client.read(&mut byte).await? == 0 || head.len() > 64 << 10 {
-                return Ok(());
-            }
-            head.push(byte[0]);
-        }
-        let text = String::from_utf8_lossy(&head).into_owned();
-        let mut words = text.split_whitespace();
-        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        let authority = if method == "CONNECT" {
-            target
-        } else {
-            target
-                .strip_prefix("http://")
-                .and_then(|rest| rest.split('/').next())
-                .unwrap_or("")
-        };
-        if authority != allowed {
-            client
-                .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-                .await?;
-            return Ok(());
-        }
-        let mut upstream = tokio::net::TcpStream::connect(allowed).await?;
-        if method == "CONNECT" {
-            client
-                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                .await?;
-        } else {
-            // The emulator takes absolute-form requests as they are.
-            upstream.write_all(&head).await?;
-        }
-        tokio::io::copy_bidirectional(&mut client, &mut upstream).await?;
-        Ok(())
-    }
-}
-
-/// Stand-in for SSM Run Command (see the module doc): each command is one guest boot.
-struct GuestSsm {
-    kit: PathBuf,
-    work: PathBuf,
-    proxy_port: u16,
-    commands: Mutex<BTreeMap<String, Arc<Mutex<Option<CommandStatus>>>>>,
-    sent: Mutex<Vec<String>>,
-}
-
-impl GuestSsm {
-    /// The job a command's guest runs: the marker process, then the document's script with the
-    /// parameters as `SSM_<Name>` variables and the egress proxy in `http_proxy`.
-    fn job(&self, id: &str, script: String, parameters: &BTreeMap<String, String>) -> PathBuf {
-        let job = self.work.join(id).join("job");
-        std::fs::create_dir_all(&job).unwrap();
-        std::fs::write(job.join("document.sh"), script).unwrap();
-        let mut env = String::new();
-        for (name, value) in parameters {
-            // Single-quoted for the shell; presigned URLs hold no quote.
-            assert!(!value.contains('\''), "{name} holds a quote");
-            env.push_str(&format!("export SSM_{name}='{value}'\n"));
-        }
-        std::fs::write(
-            job.join("job.sh"),
-            format!(
-                "set -eu\ncp /bin/bash /tmp/{MARKER}\n/tmp/{MARKER} -c 'while :; do sleep 1; done' &\n\
-                 echo \"marker_pid=$!\" > \"$IRF_OUT/marker\"\n{env}\
-                 export http_proxy=http://10.0.2.100:{port} HTTP_PROXY=http://10.0.2.100:{port}\n\
-                 bash /job/document.sh\ncp \"$IRF_OUT/marker\" \"$IRF_OUT/marker.done\"\n",
-                port = self.proxy_port
-            ),
-        )
-        .unwrap();
-        job
-    }
-}
-
-impl CommandRunner for GuestSsm {
-    async fn agent(&self, _instance: &str) -> HandlerResult<AgentStatus> {
-        Ok(AgentStatus::Online)
-    }
-
-    async fn send(
-        &self,
-        document: &str,
-        _instance: &str,
-        parameters: BTreeMap<String, String>,
-        comment: &str,
-    ) -> HandlerResult<String> {
-        let id = comment.replace(' ', "-");
-        if self.commands.lock().unwrap().contains_key(&id) {
-            return Ok(id);
-        }
-        let script = if document.ends_with("MemoryPreflight") {
-            blueprints::MEMORY_PREFLIGHT.render(&json!({})).unwrap()
-        } else {
-            blueprints::MEMORY_CAPTURE
-                .render(&json!({
-                    "tool_name": irf_synth::stacks::STREAMER_NAME,
-                    "lime_port": irf_synth::stacks::LIME_PORT,
-                }))
-                .unwrap()
-        };
-        let job = self.job(&id, script, &parameters);
-        let out = self.work.join(&id).join("out");
-        let result = Arc::new(Mutex::new(None));
-        self.commands
-            .lock()
-            .unwrap()
-            .insert(id.clone(), result.clone());
-        self.sent.lock().unwrap().push(document.to_owned());
-        let (kit, port) = (self.kit.clone(), self.proxy_port);
-        std::thread::spawn(move || {
-            let status = std::process::Command::new(common::root().join("scripts/guest-run"))
-                .arg("--kit")
-                .arg(&kit)
-                .args([
-                    "--append",
-                    "no5lvl",
-                    "--memory",
-                    &guest::GUEST_MIB.to_string(),
-                ])
-                .args(["--guestfwd", &port.to_string(), "--timeout", "900"])
-                .args(["--out-size", "64"])
-                .arg(&job)
-                .arg(&out)
-                .status()
-                .expect("scripts/guest-run runs");
-            let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
-            *result.lock().unwrap() = Some(if status.success() {
-                CommandStatus::Succeeded(read("stdout"))
-            } else {
-                CommandStatus::Failed {
-                    status: "Failed".into(),
-                    code: status.code().unwrap_or(-1),
-                    stderr: format!("{}\n{}", read("stderr"), read("console.log")),
-                }
-            });
-        });
-        Ok(id)
-    }
-
-    async fn status(&self, command_id: &str, _instance: &str) -> HandlerResult<CommandStatus> {
-        let commands = self.commands.lock().unwrap();
-        let result = commands
-            .get(command_id)
-            .expect("a command sent")
-            .lock()
-            .unwrap();
-        Ok(result
-            .clone()
-            .unwrap_or_else(|| CommandStatus::Running("InProgress".into())))
-    }
-}
 
 /// Runs a step, asking again while it answers `Ready: false`, for up to `limit`.
 async fn until_ready(
@@ -267,7 +84,7 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         .expect("the emulator speaks plain HTTP")
         .trim_end_matches('/')
         .to_owned();
-    let proxy = EgressProxy::start(allowed).await;
+    let proxy = EgressProxy::start(allowed).await.unwrap();
     let scratch = guest::work_dir();
     // LiME as the factory stages it: keyed by the kit's os-release (ID=irf-guest, VERSION_ID=12)
     // and kernel release, with its SHA-256.
@@ -302,13 +119,14 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         std::fs::create_dir_all(&work).unwrap();
         let case_id = format!("MEM-GUEST-{method}");
         let memory = Memory {
-            runner: GuestSsm {
-                kit: kit.clone(),
-                work: work.clone(),
-                proxy_port: proxy.port,
-                commands: Mutex::default(),
-                sent: Mutex::default(),
-            },
+            runner: GuestSsm::new(
+                common::root().join("scripts/guest-run"),
+                kit.clone(),
+                work.clone(),
+                proxy.port,
+                guest::GUEST_MIB,
+                MARKER,
+            ),
             evidence: s3.clone(),
             evidence_bucket: evidence.clone(),
             modules: s3.clone(),
@@ -407,7 +225,7 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         .await;
         use irf_core::contract::documents::{MEMORY_CAPTURE, MEMORY_PREFLIGHT};
         assert_eq!(
-            *memory.runner.sent.lock().unwrap(),
+            memory.runner.sent(),
             [
                 format!("{}-{MEMORY_PREFLIGHT}", memory.prefix),
                 format!("{}-{MEMORY_CAPTURE}", memory.prefix)
@@ -435,16 +253,10 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
             common::object(&s3, &evidence, isf_key).await,
         )
         .unwrap();
-        let capture_out = work
-            .join(capture["Command"]["CommandId"].as_str().unwrap())
-            .join("out");
-        let marker_pid: u64 = std::fs::read_to_string(capture_out.join("marker"))
-            .unwrap()
-            .trim()
-            .strip_prefix("marker_pid=")
-            .unwrap()
-            .parse()
-            .unwrap();
+        let marker_pid = memory
+            .runner
+            .marker_pid(capture["Command"]["CommandId"].as_str().unwrap())
+            .expect("the capture's guest recorded its marker PID");
         let cache = common::root().join("target/volatility-cache");
         std::fs::create_dir_all(&cache).unwrap();
         let pslist = guest::volatility(

@@ -12,6 +12,7 @@ mod evidence;
 mod guard;
 mod guest;
 mod guest_capture;
+mod lab;
 mod memory;
 mod runtime;
 mod toolchain;

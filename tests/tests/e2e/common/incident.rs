@@ -24,6 +24,8 @@ pub const REGION: &str = "us-east-1";
 pub struct Org {
     pub endpoint: String,
     pub acct: super::Accounts,
+    /// The org config deployed.
+    pub text: String,
     _dir: tempfile::TempDir,
 }
 
@@ -39,6 +41,7 @@ pub async fn deployed_org() -> Option<Org> {
     Some(Org {
         endpoint,
         acct,
+        text,
         _dir: dir,
     })
 }
@@ -65,6 +68,9 @@ pub struct Estate {
     image: String,
     pub profile_arn: String,
     pub role_name: String,
+    /// Size of the root volume of instances launched from now on (the emulator's default when
+    /// unset).
+    pub root_gib: Option<i32>,
 }
 
 impl Estate {
@@ -165,6 +171,7 @@ impl Estate {
             image,
             profile_arn,
             role_name,
+            root_gib: None,
         }
     }
 
@@ -188,6 +195,19 @@ impl Estate {
                     .groups(&self.web)
                     .build(),
             )
+            .set_block_device_mappings(self.root_gib.map(|gib| {
+                vec![
+                    aws_sdk_ec2::types::BlockDeviceMapping::builder()
+                        .device_name("/dev/xvda")
+                        .ebs(
+                            aws_sdk_ec2::types::EbsBlockDevice::builder()
+                                .volume_size(gib)
+                                .delete_on_termination(true)
+                                .build(),
+                        )
+                        .build(),
+                ]
+            }))
             .send()
             .await
             .unwrap();
