@@ -35,7 +35,11 @@ def main() -> None:
     ec2.authorize_security_group_ingress(GroupId=web, IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     image = ec2.register_image(Name="demo-base", RootDeviceName="/dev/xvda")["ImageId"]
+    # A 1 GiB root volume: the case walk images it in full (its blocks come from the guest's
+    # root file system, see irf-lab's FileBlocks).
     instance = ec2.run_instances(ImageId=image, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+                                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {
+                                     "VolumeSize": 1, "DeleteOnTermination": True}}],
                                  NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet,
                                                      "Groups": [web]}])["Instances"][0]["InstanceId"]
     # The emulator records no profile association for RunInstances; associate as AWS would have.
