@@ -209,7 +209,8 @@ impl<T: Tasks> Executor<T> {
         &self.tasks
     }
 
-    /// Runs `machine` on `input` to its end (or its `TimeoutSeconds`).
+    /// Runs `machine` on `input` to its end (or its `TimeoutSeconds`). One execution at a time
+    /// per executor: the events of the run are collected on it.
     pub async fn execute(&self, machine: &StateMachine, input: Value) -> Execution {
         *self.began.lock().expect("not poisoned") = Some(Instant::now());
         self.events.lock().expect("not poisoned").clear();
