@@ -42,7 +42,7 @@ use irf_runtime::handlers::member_tag::{self, MemberConfig};
 use irf_runtime::handlers::{case_record, disk_imaging, disk_snapshot, memory_acquisition, notify};
 use irf_runtime::imaging::{Cursor, Imager, S3Store};
 use irf_runtime::memory::Memory;
-use irf_runtime::responder::{ContainOptions, Responder, SecurityHome};
+use irf_runtime::responder::Responder;
 use irf_runtime::workflow::{Execution, Executor, Failure, Outcome, Pace, Tasks};
 use irf_synth::stacks::workflows::{
     CASE_FN, DISK_IMAGING_FN, DISK_SNAPSHOT_FN, MEMORY_FN, NOTIFY_FN,
@@ -152,8 +152,6 @@ impl DeployedFunctions {
 pub struct LabTasks {
     /// The security account's automation identity.
     pub security: Aws,
-    /// The case-record function's environment.
-    pub case_env: CaseRecordEnv,
     /// The disk-imaging function's environment.
     pub imaging_env: DiskImagingEnv,
     /// The notification function's configuration.
@@ -199,7 +197,6 @@ impl LabTasks {
         custody.kms = key_account_kms;
         Ok(LabTasks {
             security,
-            case_env,
             imaging_env,
             notify,
             disk,
@@ -389,20 +386,7 @@ impl Walk {
         let target = &self.target;
 
         // As `irf case start`: prepare the instance, then the input the incident trigger builds.
-        let responder = Responder {
-            aws: aws.clone(),
-            role_name: role.clone(),
-            prefix: fw.org.prefix.clone(),
-            security: Some(SecurityHome {
-                account: security.clone(),
-                region: home.clone(),
-            }),
-            options: ContainOptions {
-                disassociate_elastic_ips: fw.containment.disassociate_elastic_ips,
-                revoke_role_sessions: fw.containment.revoke_role_sessions,
-                retain_artefacts: fw.acquisition.retain_artefacts,
-            },
-        };
+        let responder = Responder::for_org(aws.clone(), &role, fw);
         let prepared = responder.analyze(target).await?;
         let requested_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -493,7 +477,6 @@ impl Walk {
         }
         // The capture's guest ran the marker whose PID pslist must show; the preflight's guest
         // ran one too, and the capture is the later command.
-        let sent = tasks.memory.runner.sent();
         let marker_pid = std::fs::read_dir(&guests)
             .map_err(|e| io(&guests, &e))?
             .filter_map(Result::ok)
@@ -504,7 +487,6 @@ impl Walk {
                     .runner
                     .marker_pid(&e.file_name().to_string_lossy())
             });
-        tracing::info!(?sent, ?marker_pid, "guest commands");
         Ok(Walked {
             containment,
             case_id: case.case_id,

@@ -188,6 +188,25 @@ impl Responder {
         ))
     }
 
+    /// A responder for the org `fw` (its prefix, security home and containment choices), with
+    /// `aws` (partition set from the org) and `role_name` for the accounts it assumes into.
+    pub fn for_org(aws: Aws, role_name: &str, fw: &irf_core::model::Framework) -> Self {
+        Responder {
+            aws: aws.with_partition(fw.org.partition.as_str()),
+            role_name: role_name.to_owned(),
+            prefix: fw.org.prefix.clone(),
+            security: Some(SecurityHome {
+                account: fw.security.as_str().to_owned(),
+                region: fw.org.home_region.as_str().to_owned(),
+            }),
+            options: ContainOptions {
+                disassociate_elastic_ips: fw.containment.disassociate_elastic_ips,
+                revoke_role_sessions: fw.containment.revoke_role_sessions,
+                retain_artefacts: fw.acquisition.retain_artefacts,
+            },
+        }
+    }
+
     /// The case workflow's input for `target`, requested at `requested_at` (Unix seconds), as
     /// the incident trigger builds it.
     pub fn case_input(&self, target: &Target, requested_at: u64) -> CaseInput {

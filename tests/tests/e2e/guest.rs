@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 pub(crate) const GUEST_MIB: u64 = 512;
 
 /// The name the marker process runs under (its `comm`), so pslist can be checked for it.
-pub(crate) const MARKER: &str = "irfmarker";
+pub(crate) use irf_lab::case::MARKER;
 
 /// Skips (returns `None`) or, with `IRF_REQUIRE_TOOLS`, fails when `what` is missing.
 fn required<T>(found: Option<T>, what: &str) -> Option<T> {

@@ -155,20 +155,7 @@ impl Context {
                     region: fw.org.home_region.as_str().to_owned(),
                     bucket: fw.names.evidence_bucket(),
                 });
-                Responder {
-                    aws: aws.with_partition(fw.org.partition.as_str()),
-                    role_name: g.role_name.clone(),
-                    prefix: fw.org.prefix.clone(),
-                    security: Some(SecurityHome {
-                        account: fw.security.as_str().to_owned(),
-                        region: fw.org.home_region.as_str().to_owned(),
-                    }),
-                    options: ContainOptions {
-                        disassociate_elastic_ips: fw.containment.disassociate_elastic_ips,
-                        revoke_role_sessions: fw.containment.revoke_role_sessions,
-                        retain_artefacts: fw.acquisition.retain_artefacts,
-                    },
-                }
+                Responder::for_org(aws, &g.role_name, &fw)
             }
             None => Responder {
                 aws,
