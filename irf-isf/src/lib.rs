@@ -13,6 +13,7 @@
 //! - [`kallsyms`]: kernel symbols and their link-time addresses (the KASLR shift taken off).
 //! - [`symbols`]: the C types of the globals Volatility reads, which BTF does not have.
 //! - [`builder`]: putting it together, with the banner Volatility identifies the kernel by.
+//! - [`image`]: the bundle of an installed kernel that is not running (vmlinuz, System.map).
 //! - [`isf`]: the ISF document; [`xz`]: writing it as `.json.xz`.
 //!
 //! Without the default `build` feature the crate is only [`bundle`], which the static
@@ -24,6 +25,8 @@ pub mod bundle;
 pub mod btf;
 #[cfg(feature = "build")]
 pub mod builder;
+#[cfg(feature = "build")]
+pub mod image;
 #[cfg(feature = "build")]
 pub mod isf;
 #[cfg(feature = "build")]
