@@ -32,6 +32,9 @@ pub const INSTALL_SIFT: Blueprint = blueprint!("imagebuilder/install-sift.sh.hbs
 pub const VALIDATE_SIFT: Blueprint = blueprint!("imagebuilder/validate-sift.sh.hbs");
 /// Module-factory builder user data.
 pub const BUILD_LIME: Blueprint = blueprint!("module-factory/build-lime.sh.hbs");
+/// One kernel's LiME module and ISF (the builder runs it per kernel; so do the real-kernel
+/// tests). It takes no variables: everything is an argument.
+pub const BUILD_KERNEL: Blueprint = blueprint!("module-factory/build-kernel.sh.hbs");
 /// Memory-acquisition preflight (SSM).
 pub const MEMORY_PREFLIGHT: Blueprint = blueprint!("ssm/memory-preflight.sh.hbs");
 /// Memory capture (SSM).
@@ -42,6 +45,7 @@ pub const ALL: &[Blueprint] = &[
     INSTALL_SIFT,
     VALIDATE_SIFT,
     BUILD_LIME,
+    BUILD_KERNEL,
     MEMORY_PREFLIGHT,
     MEMORY_CAPTURE,
 ];
@@ -101,6 +105,17 @@ pub struct FactoryContext<'a> {
     pub lime_repo: &'a str,
     /// Pinned LiME commit (prefix accepted).
     pub lime_commit: &'a str,
+    /// How many kernels of the stream to build for (the booted one first, then the newest).
+    pub kernels: u32,
+    /// The rendered [`BUILD_KERNEL`] script, which the user data writes out and runs.
+    pub build_kernel: &'a str,
+}
+
+/// The rendered [`BUILD_KERNEL`] script.
+pub fn build_kernel_script() -> String {
+    BUILD_KERNEL
+        .render(&serde_json::Map::new())
+        .expect("the build-kernel blueprint takes no variables")
 }
 
 /// Context of [`MEMORY_CAPTURE`].
@@ -137,6 +152,8 @@ mod tests {
                 region: "r",
                 lime_repo: "https://example.com/a&b",
                 lime_commit: "c",
+                kernels: 3,
+                build_kernel: &super::build_kernel_script(),
             })
             .unwrap();
         assert!(out.contains("LIME_REPO=\"https://example.com/a&b\""));

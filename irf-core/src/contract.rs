@@ -198,6 +198,45 @@ pub mod module_keys {
         format!("{os_id}/{os_version_id}/{kernel}/lime-{kernel}.ko")
     }
 
+    /// The ISF the factory built for one kernel, beside its module:
+    /// `<ID>/<VERSION_ID>/<kernel>/<kernel>.isf.json.xz`.
+    pub fn isf(os_id: &str, os_version_id: &str, kernel: &str) -> String {
+        format!("{os_id}/{os_version_id}/{kernel}/{kernel}.isf.json.xz")
+    }
+
+    /// Where the factory's documents live.
+    pub const FACTORY_PREFIX: &str = "factory/";
+    /// Where AMIs added outside org.toml are listed, one object each.
+    pub const FACTORY_REQUESTS_PREFIX: &str = "factory/requests/";
+
+    /// An AMI's builder manifest: `factory/<ami>.json`.
+    pub fn factory_manifest(ami: &str) -> String {
+        format!("{FACTORY_PREFIX}{ami}.json")
+    }
+
+    /// The AMI in a manifest key, when `key` is one (not a request, not a log).
+    pub fn manifest_ami(key: &str) -> Option<&str> {
+        key.strip_prefix(FACTORY_PREFIX)?
+            .strip_suffix(".json")
+            .filter(|ami| ami.starts_with("ami-") && !ami.contains('/'))
+    }
+
+    /// An AMI's build request: `factory/requests/<ami>.json`.
+    pub fn factory_request(ami: &str) -> String {
+        format!("{FACTORY_REQUESTS_PREFIX}{ami}.json")
+    }
+
+    /// A builder's log: `factory/logs/<ami>/<instance>.log`.
+    pub fn factory_log(ami: &str, instance_id: &str) -> String {
+        format!("{FACTORY_PREFIX}logs/{ami}/{instance_id}.log")
+    }
+
+    /// The module factory's static ISF builder for builders of `arch` (`uname -m`):
+    /// `tools/irf-isf-<arch>`, with its SHA-256 in `tools/irf-isf-<arch>.sha256`.
+    pub fn isf_builder(arch: &str) -> String {
+        format!("tools/irf-isf-{arch}")
+    }
+
     /// The static memory streamer for instances of `arch` (`uname -m`: `x86_64`, `aarch64`):
     /// `tools/irf-memdump-<arch>`, with its SHA-256 in `tools/irf-memdump-<arch>.sha256`.
     pub fn streamer(arch: &str) -> String {
@@ -226,6 +265,17 @@ mod tests {
         assert_eq!(
             super::module_keys::lime_module("amzn", "2023", "6.1.0"),
             "amzn/2023/6.1.0/lime-6.1.0.ko"
+        );
+        use super::module_keys::*;
+        assert_eq!(
+            manifest_ami(&factory_manifest("ami-12345678")),
+            Some("ami-12345678")
+        );
+        assert_eq!(manifest_ami(&factory_request("ami-12345678")), None);
+        assert_eq!(manifest_ami("factory/logs/ami-12345678/i-1.json"), None);
+        assert_eq!(
+            isf("debian", "12", "6.1.0-41-cloud-amd64"),
+            "debian/12/6.1.0-41-cloud-amd64/6.1.0-41-cloud-amd64.isf.json.xz"
         );
     }
 }

@@ -68,6 +68,14 @@ pub mod keys {
     pub const AMI_PARAMETER: &str = "IRF_AMI_PARAMETER";
     /// Id of the module builders' launch template.
     pub const LAUNCH_TEMPLATE_ID: &str = "IRF_LAUNCH_TEMPLATE_ID";
+    /// Builder instance type for x86_64 AMIs.
+    pub const X86_64_BUILDER_TYPE: &str = "IRF_X86_64_BUILDER_TYPE";
+    /// Builder instance type for arm64 AMIs.
+    pub const ARM64_BUILDER_TYPE: &str = "IRF_ARM64_BUILDER_TYPE";
+    /// Minutes after which the watchdog terminates a builder.
+    pub const BUILD_TIMEOUT_MINUTES: &str = "IRF_BUILD_TIMEOUT_MINUTES";
+    /// Comma-separated SSM parameters whose AMI ids the factory adds to its list.
+    pub const WATCH_PARAMETERS: &str = "IRF_WATCH_PARAMETERS";
 }
 
 /// A required variable of a handler is not set.
@@ -326,6 +334,14 @@ handler_env! {
         ami_parameter: AMI_PARAMETER required,
         /// Id of the builders' launch template.
         launch_template_id: LAUNCH_TEMPLATE_ID required,
+        /// Builder type for x86_64 AMIs.
+        x86_64_builder_type: X86_64_BUILDER_TYPE required,
+        /// Builder type for arm64 AMIs.
+        arm64_builder_type: ARM64_BUILDER_TYPE required,
+        /// Minutes after which the watchdog terminates a builder.
+        build_timeout_minutes: BUILD_TIMEOUT_MINUTES required,
+        /// Comma-separated SSM parameter names to watch (none when unset).
+        watch_parameters: WATCH_PARAMETERS optional,
     }
 }
 

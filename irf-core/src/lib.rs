@@ -23,6 +23,7 @@ pub mod config;
 pub mod contract;
 pub mod env;
 pub mod events;
+pub mod factory;
 pub mod handler;
 pub mod iam;
 pub mod model;

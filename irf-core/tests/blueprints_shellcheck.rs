@@ -53,8 +53,14 @@ fn rendered() -> Vec<(&'static str, String)> {
                     region: "us-east-1",
                     lime_repo: "https://github.com/504ensicsLabs/LiME.git",
                     lime_commit: "7511bffe797d",
+                    kernels: 3,
+                    build_kernel: &blueprints::build_kernel_script(),
                 })
                 .unwrap(),
+        ),
+        (
+            blueprints::BUILD_KERNEL.name,
+            blueprints::build_kernel_script(),
         ),
         (
             blueprints::MEMORY_PREFLIGHT.name,

@@ -262,6 +262,52 @@ fn cases() -> Vec<Case> {
             "amis = [",
         ),
         c(
+            "the former single builder type",
+            edit(
+                "kernels = 3\n",
+                "kernels = 3\ninstance_type = \"t3.large\"\n",
+            ),
+            "module_factory.instance_type",
+            "cannot build arm64 AMIs",
+            "[module_factory.instance_types] x86_64 = \"t3.large\" and arm64 = \"t4g.large\"",
+            "instance_type = \"t3.large\"",
+        ),
+        c(
+            "an x86 builder type for arm64 AMIs",
+            edit("arm64 = \"t4g.large\"", "arm64 = \"m5.large\""),
+            "module_factory.instance_types.arm64",
+            "is an x86 type, so arm64 AMIs cannot boot on it",
+            "a Graviton type such as \"t4g.large\"",
+            "arm64 = \"m5.large\"",
+        ),
+        c(
+            "a Graviton builder type for x86_64 AMIs",
+            edit("x86_64 = \"t3.large\"", "x86_64 = \"c7gn.xlarge\""),
+            "module_factory.instance_types.x86_64",
+            "is a Graviton (arm64) type",
+            "an x86 type such as \"t3.large\"",
+            "x86_64 = \"c7gn.xlarge\"",
+        ),
+        c(
+            "too many kernels per AMI",
+            edit("kernels = 3\n", "kernels = 40\n"),
+            "module_factory.kernels",
+            "40 kernels per AMI is outside 1..=20",
+            "kernels = 3",
+            "kernels = 40",
+        ),
+        c(
+            "a watched parameter that is no parameter name",
+            edit(
+                "watch_parameters = [\"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\"]",
+                "watch_parameters = [\"al2023 latest\"]",
+            ),
+            "module_factory.watch_parameters[0]",
+            "is not an SSM parameter name",
+            "/aws/service/ami-amazon-linux-latest/",
+            "watch_parameters = [",
+        ),
+        c(
             "plain webhook URL instead of a secret ARN",
             edit(
                 "webhook_secret_arn = \"arn:aws:secretsmanager:us-east-1:111111111111:secret:irf/slack-webhook-Ab12Cd\"",

@@ -11,6 +11,7 @@ pub mod custody;
 pub mod digests;
 pub mod disk;
 pub mod error;
+pub mod factory;
 pub mod handlers;
 pub mod imaging;
 pub mod memory;

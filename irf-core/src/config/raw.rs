@@ -182,14 +182,40 @@ pub(crate) struct RawSlack {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawModuleFactory {
     pub(crate) amis: Vec<String>,
-    pub(crate) instance_type: String,
+    /// The former single builder type; read only to say what replaced it.
+    pub(crate) instance_type: Option<String>,
+    pub(crate) instance_types: RawBuilderTypes,
+    pub(crate) kernels: u32,
+    pub(crate) build_timeout_minutes: u32,
+    pub(crate) watch_parameters: Vec<String>,
 }
 
 impl Default for RawModuleFactory {
     fn default() -> Self {
         RawModuleFactory {
             amis: Vec::new(),
-            instance_type: "t3.large".into(),
+            instance_type: None,
+            instance_types: RawBuilderTypes::default(),
+            kernels: 3,
+            build_timeout_minutes: 90,
+            watch_parameters: Vec::new(),
+        }
+    }
+}
+
+/// `[module_factory.instance_types]`: one builder type per AMI architecture.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawBuilderTypes {
+    pub(crate) x86_64: String,
+    pub(crate) arm64: String,
+}
+
+impl Default for RawBuilderTypes {
+    fn default() -> Self {
+        RawBuilderTypes {
+            x86_64: "t3.large".into(),
+            arm64: "t4g.large".into(),
         }
     }
 }

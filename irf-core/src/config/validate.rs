@@ -12,7 +12,7 @@ use super::raw::{RawMember, RawOrgConfig};
 use super::suggest::closest;
 use crate::contract;
 use crate::model::{
-    AccountId, AcquisitionPolicy, AmiId, Architecture, ContainmentPolicy, DiskMethod,
+    AccountId, AcquisitionPolicy, AmiId, Architecture, BuilderTypes, ContainmentPolicy, DiskMethod,
     EvidencePolicy, Framework, LambdaSettings, LockMode, Member, MemberTarget, MemoryMethod,
     ModuleFactory, Names, NetworkPlan, Notifications, OrgId, Organization, OuId, SiftImage,
     SlackTarget, VpcPlan, capacity, carve, check_bucket_name,
@@ -722,17 +722,112 @@ fn check_module_factory(c: &mut Checker, raw: &RawOrgConfig) -> ModuleFactory {
             }
         }
     }
-    if !is_instance_type(&f.instance_type) {
+    if let Some(old) = &f.instance_type {
         c.error(
             "module_factory.instance_type",
-            format!("{:?} is not an EC2 instance type", f.instance_type),
-            "use an instance type such as \"t3.large\"",
+            format!(
+                "one builder type for every AMI ({old:?}) cannot build arm64 AMIs; the factory now picks a type per architecture"
+            ),
+            format!(
+                "replace it with [module_factory.instance_types] x86_64 = {old:?} and arm64 = \"t4g.large\""
+            ),
         );
     }
-    ModuleFactory {
-        amis,
-        instance_type: f.instance_type.clone(),
+    let types = &f.instance_types;
+    for (arch, ty, want_graviton, example) in [
+        ("x86_64", &types.x86_64, false, "t3.large"),
+        ("arm64", &types.arm64, true, "t4g.large"),
+    ] {
+        let path = format!("module_factory.instance_types.{arch}");
+        if !is_instance_type(ty) {
+            c.error(
+                path,
+                format!("{ty:?} is not an EC2 instance type"),
+                format!("use an instance type such as \"{example}\""),
+            );
+        } else if is_graviton(ty) != want_graviton {
+            c.error(
+                path,
+                format!(
+                    "{ty:?} is {} type, so {arch} AMIs cannot boot on it",
+                    if want_graviton {
+                        "an x86"
+                    } else {
+                        "a Graviton (arm64)"
+                    }
+                ),
+                format!(
+                    "use {} type such as \"{example}\"",
+                    if want_graviton {
+                        "a Graviton"
+                    } else {
+                        "an x86"
+                    }
+                ),
+            );
+        }
     }
+    if !(1..=20).contains(&f.kernels) {
+        c.error(
+            "module_factory.kernels",
+            format!("{} kernels per AMI is outside 1..=20", f.kernels),
+            "build the newest few kernels of the stream, e.g. kernels = 3",
+        );
+    }
+    if !(15..=720).contains(&f.build_timeout_minutes) {
+        c.error(
+            "module_factory.build_timeout_minutes",
+            format!("{} minutes is outside 15..=720", f.build_timeout_minutes),
+            "give builders between 15 minutes and 12 hours, e.g. build_timeout_minutes = 90",
+        );
+    }
+    let mut watch_parameters: Vec<String> = Vec::new();
+    for (i, name) in f.watch_parameters.iter().enumerate() {
+        let path = format!("module_factory.watch_parameters[{i}]");
+        let valid = name.starts_with('/')
+            && name.len() <= 2048
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
+        if !valid {
+            c.error(
+                path,
+                format!("{name:?} is not an SSM parameter name"),
+                "give a full parameter name such as \"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64\"",
+            );
+        } else if watch_parameters.contains(name) {
+            c.error(
+                path,
+                format!("{name} is listed twice"),
+                "list each parameter once",
+            );
+        } else {
+            watch_parameters.push(name.clone());
+        }
+    }
+    ModuleFactory {
+        watch_parameters,
+        amis,
+        builder_types: BuilderTypes {
+            x86_64: types.x86_64.clone(),
+            arm64: types.arm64.clone(),
+        },
+        kernels: f.kernels,
+        build_timeout_minutes: f.build_timeout_minutes,
+    }
+}
+
+/// Whether an EC2 instance type runs on Graviton (arm64): its family's attribute letters (after
+/// the generation digit) hold a `g` (`t4g`, `m6gd`, `c7gn`, `g5g`, `is4gen`), or it is `a1`.
+fn is_graviton(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or("");
+    if family == "a1" {
+        return true;
+    }
+    let attributes = family
+        .trim_start_matches(|c: char| c.is_ascii_lowercase())
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    attributes.split('-').next().unwrap_or("").contains('g')
 }
 
 fn check_schedule(s: &str) -> Result<(), String> {

@@ -14,8 +14,8 @@ pub use ids::{AccountId, AmiId, OrgId, OuId};
 pub use names::{Names, check_bucket_name};
 pub use network::{NetworkPlan, SubnetPlan, VpcPlan, capacity, carve};
 pub use policies::{
-    AcquisitionPolicy, Architecture, ContainmentPolicy, DiskMethod, EvidencePolicy, LambdaSettings,
-    LockMode, MemoryMethod, ModuleFactory, Notifications, SiftImage, SlackTarget,
+    AcquisitionPolicy, Architecture, BuilderTypes, ContainmentPolicy, DiskMethod, EvidencePolicy,
+    LambdaSettings, LockMode, MemoryMethod, ModuleFactory, Notifications, SiftImage, SlackTarget,
 };
 
 use crate::region::{Partition, Region};

@@ -107,10 +107,39 @@ pub struct Notifications {
 /// Memory-module factory settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ModuleFactory {
-    /// AMIs to build LiME modules for (one builder per AMI and run).
+    /// AMIs to build LiME modules for (one builder per AMI and run); `irf-synth modules build`
+    /// adds more without a stack update.
     pub amis: Vec<AmiId>,
-    /// Builder instance type.
-    pub instance_type: String,
+    /// Builder instance type per AMI architecture.
+    pub builder_types: BuilderTypes,
+    /// How many of the newest kernels of the AMI's distribution stream get modules and symbols.
+    pub kernels: u32,
+    /// Builders still running this long after launch are terminated by the watchdog.
+    pub build_timeout_minutes: u32,
+    /// SSM parameters (public ones such as `/aws/service/ami-amazon-linux-latest/...`, or the
+    /// security account's own) whose AMI ids the factory adds to its list at each run.
+    pub watch_parameters: Vec<String>,
+}
+
+/// A builder instance type for each architecture an AMI can have.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BuilderTypes {
+    /// For `x86_64` AMIs.
+    pub x86_64: String,
+    /// For `arm64` AMIs (a Graviton type).
+    pub arm64: String,
+}
+
+impl BuilderTypes {
+    /// The type for an AMI of `architecture` (DescribeImages' `Architecture`: `x86_64`,
+    /// `arm64`), or `None` for one the factory does not build on (`i386`, `x86_64_mac`, ...).
+    pub fn for_architecture(&self, architecture: &str) -> Option<&str> {
+        match architecture {
+            "x86_64" => Some(&self.x86_64),
+            "arm64" => Some(&self.arm64),
+            _ => None,
+        }
+    }
 }
 
 /// SANS SIFT workstation image pipeline settings.

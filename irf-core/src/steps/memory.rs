@@ -214,11 +214,14 @@ pub enum MemoryStep {
         #[serde(default)]
         cursor: Option<VerifyCursor>,
     },
-    /// Once the image is verified: checks the host's symbol bundle against its manifest, builds
-    /// the Volatility 3 ISF from it beside the image, and records both in the custody ledger.
+    /// Once the image is verified: checks the host's symbol bundle against its manifest, puts the
+    /// Volatility 3 ISF beside the image (the module factory's for the kernel when it has one,
+    /// else one built from the bundle), and records both, and which ISF, in the custody ledger.
     BuildSymbols {
         /// The case, from the workflow's `$.Case`.
         case: Case,
+        /// `PreflightResult`'s answer: the distribution and kernel the factory's ISF is keyed by.
+        method: Ready<MethodChoice>,
         /// `StartCapture`'s answer.
         capture: Capture,
         /// `CaptureResult`'s answer.

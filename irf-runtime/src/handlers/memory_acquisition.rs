@@ -116,12 +116,19 @@ pub async fn run<R: CommandRunner>(
         ),
         MemoryStep::BuildSymbols {
             case,
+            method,
             capture,
             captured,
         } => to_value(
-            &memory
-                .build_symbols(&case, &capture, &captured.result, custody)
-                .await?,
+            // Boxed: the ISF build's future is large, and this match holds every step's.
+            &Box::pin(memory.build_symbols(
+                &case,
+                &method.result,
+                &capture,
+                &captured.result,
+                custody,
+            ))
+            .await?,
         ),
         MemoryStep::CleanUp {
             case,

@@ -1,105 +1,97 @@
 //! Security account: the LiME module factory.
 //!
-//! Reads the AMI list from its SSM parameter and launches one ephemeral builder per AMI whose
-//! manifest (`factory/<ami>.json`, written by the builder when done) is missing or older than a
-//! day, from the hardened launch template. The client token is derived from the AMI and the
-//! day, so a retried or repeated trigger never launches a second builder for the same work.
+//! Reads the AMI list (the SSM parameter from org.toml, and the requests added without a stack
+//! update), runs the watchdog, and launches one ephemeral builder per AMI that is due
+//! ([`crate::factory`]): one per AMI and day, so a retried or repeated trigger never launches a
+//! second builder for the same work.
 
 use irf_core::env::ModuleFactoryEnv;
+use irf_core::model::BuilderTypes;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::error::{self, HandlerError, Result};
+use crate::error::{HandlerError, Result};
+use crate::factory::{AmiStatus, ConfigList, Factory, Fleet, Settings, Store};
 
-/// AMI ids in the parameter value (`"none"` or comma-separated ids).
-pub fn amis(value: &str) -> Vec<String> {
-    value
+/// The factory the environment describes, in the home region of `aws`.
+pub fn factory(aws: &Aws, env: &ModuleFactoryEnv<String>) -> Result<Factory> {
+    let conf = aws.here(&aws.home_region());
+    let minutes: i64 = env.build_timeout_minutes.parse().map_err(|_| {
+        HandlerError::fatal(format!(
+            "{} = {:?} is not a number of minutes",
+            irf_core::env::keys::BUILD_TIMEOUT_MINUTES,
+            env.build_timeout_minutes
+        ))
+    })?;
+    Ok(Factory {
+        store: Store::new(aws.s3(&conf), &env.modules_bucket),
+        fleet: Fleet::new(aws.ec2(&conf)),
+        config_list: ConfigList {
+            ssm: aws.ssm(&conf),
+            parameter: env.ami_parameter.clone(),
+        },
+        settings: Settings {
+            launch_template: env.launch_template_id.clone(),
+            builder_types: BuilderTypes {
+                x86_64: env.x86_64_builder_type.clone(),
+                arm64: env.arm64_builder_type.clone(),
+            },
+            build_timeout: minutes * 60,
+        },
+    })
+}
+
+/// Adds the watched parameters' AMIs (and an available Image Builder image's), runs the
+/// watchdog, then launches the builders that are due (nightly, when the list changes, when an
+/// image becomes available).
+pub async fn handle(aws: &Aws, event: Value) -> Result<Value> {
+    let env = ModuleFactoryEnv::from_env().map_err(HandlerError::fatal)?;
+    let factory = factory(aws, &env)?;
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(HandlerError::fatal)?
+            .as_secs(),
+    )
+    .map_err(HandlerError::fatal)?;
+    let watched: Vec<String> = env
+        .watch_parameters
+        .as_deref()
+        .unwrap_or_default()
         .split(',')
         .map(str::trim)
-        .filter(|a| a.starts_with("ami-"))
+        .filter(|p| !p.is_empty())
         .map(str::to_owned)
-        .collect()
-}
-
-/// Launches missing builders.
-pub async fn handle(aws: &Aws, _event: Value) -> Result<Value> {
-    let conf = aws.here(&aws.home_region());
-    let ModuleFactoryEnv {
-        modules_bucket: bucket,
-        ami_parameter: parameter,
-        launch_template_id: template,
-    } = ModuleFactoryEnv::from_env().map_err(HandlerError::fatal)?;
-    let value = aws
-        .ssm(&conf)
-        .get_parameter()
-        .name(&parameter)
-        .send()
-        .await
-        .map_err(|e| error::aws(&format!("ssm:GetParameter {parameter}"), e))?
-        .parameter()
-        .and_then(|p| p.value())
-        .unwrap_or_default()
-        .to_owned();
-    let s3 = aws.s3(&conf);
-    let ec2 = aws.ec2(&conf);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(HandlerError::fatal)?
-        .as_secs();
-    let day = now / 86_400;
-    let now = i64::try_from(now).map_err(HandlerError::fatal)?;
-    let mut launched = Vec::new();
-    let mut current = Vec::new();
-    for ami in amis(&value) {
-        let manifest = s3
-            .head_object()
-            .bucket(&bucket)
-            .key(format!("factory/{ami}.json"))
-            .send()
-            .await;
-        let fresh = match manifest {
-            Ok(h) => h.last_modified().is_some_and(|t| now - t.secs() < 86_400),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => false,
-            Err(e) => return Err(error::aws(&format!("s3:HeadObject factory/{ami}.json"), e)),
-        };
-        if fresh {
-            current.push(ami);
-            continue;
-        }
-        let out = ec2
-            .run_instances()
-            .launch_template(
-                aws_sdk_ec2::types::LaunchTemplateSpecification::builder()
-                    .launch_template_id(&template)
-                    .version("$Latest")
-                    .build(),
-            )
-            .image_id(&ami)
-            .min_count(1)
-            .max_count(1)
-            .client_token(format!("irf-factory-{ami}-{day}"))
-            .send()
-            .await
-            .map_err(|e| error::aws(&format!("ec2:RunInstances for {ami}"), e))?;
-        let ids: Vec<String> = out
-            .instances()
-            .iter()
-            .filter_map(|i| i.instance_id().map(str::to_owned))
-            .collect();
-        tracing::info!(%ami, instances = ?ids, "module builder launched");
-        launched.push(serde_json::json!({ "ami": ami, "instances": ids }));
+        .collect();
+    let mut added = factory.watch_parameters(&watched, now).await?;
+    added.extend(factory.image_builder_event(&event, now).await?);
+    for a in &added {
+        tracing::info!(ami = %a.ami_id, from = %a.from, "added to the factory's list");
     }
-    Ok(serde_json::json!({ "launched": launched, "current": current }))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ami_list() {
-        assert_eq!(
-            super::amis("ami-0a1b2c3d, ami-12345678"),
-            ["ami-0a1b2c3d", "ami-12345678"]
-        );
-        assert!(super::amis("none").is_empty());
-    }
+    let list: Vec<String> = factory
+        .list()
+        .await?
+        .into_iter()
+        .map(|(ami, _)| ami)
+        .collect();
+    let stopped = factory.watchdog(now).await?;
+    let statuses = factory.reconcile(&list, now, true).await?;
+    let launched: Vec<Value> = statuses
+        .iter()
+        .filter_map(|(ami, s)| match s {
+            AmiStatus::Launched(b) => Some(serde_json::json!({
+                "ami": ami, "instance": b.instance_id, "instance_type": b.instance_type,
+            })),
+            _ => None,
+        })
+        .collect();
+    let status: serde_json::Map<String, Value> = statuses
+        .iter()
+        .map(|(ami, s)| (ami.clone(), Value::from(s.label())))
+        .collect();
+    let terminated: Vec<&str> = stopped.iter().map(|b| b.instance_id.as_str()).collect();
+    let added: Vec<&str> = added.iter().map(|a| a.ami_id.as_str()).collect();
+    Ok(serde_json::json!({
+        "added": added, "launched": launched, "status": status, "terminated": terminated,
+    }))
 }

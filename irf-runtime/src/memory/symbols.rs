@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
-use irf_core::contract::evidence_keys;
-use irf_core::steps::{Capture, Case, Receipts, Symbols, SymbolsReceipt};
+use irf_core::contract::{evidence_keys, module_keys};
+use irf_core::steps::{Capture, Case, MethodChoice, Receipts, Symbols, SymbolsReceipt};
 use irf_isf::bundle::{self, Bundle, Manifest};
 
 use super::{CommandRunner, Memory, Store};
@@ -26,6 +26,18 @@ pub const SYMBOLS_COLLECTED: &str = "symbols-collected";
 pub const SYMBOLS_MISSING: &str = "symbols-missing";
 /// `isf-built`: the ISF built from the bundle.
 pub const ISF_BUILT: &str = "isf-built";
+/// `isf-from-factory`: the module factory's ISF for the kernel, copied beside the image.
+pub const ISF_FROM_FACTORY: &str = "isf-from-factory";
+
+/// What the modules bucket holds for the host's kernel.
+enum FactoryIsf {
+    /// Nothing.
+    Absent,
+    /// An ISF whose SHA-256 its sidecar lists.
+    Usable { bytes: Vec<u8>, sha256: String },
+    /// An ISF that does not match its sidecar (or has none): not used, and why.
+    Mismatch(String),
+}
 
 impl<R: CommandRunner> Memory<R> {
     /// Presigned `PutObject` URLs for every file a bundle may hold, by file name (the plan's
@@ -44,15 +56,155 @@ impl<R: CommandRunner> Memory<R> {
         Ok(urls)
     }
 
-    /// Checks the host's bundle, records it, builds the ISF beside the image and records it.
-    /// A host that sent no bundle is recorded with the reason, and answers without an ISF.
+    /// Checks the host's bundle and records it, then puts the ISF beside the image and records
+    /// it: the module factory's ISF for the host's distribution and kernel when the modules
+    /// bucket has one (its SHA-256 checked against its sidecar), else one built from the bundle.
+    /// A host that sent no bundle is recorded with the reason; without a factory ISF too, the
+    /// step answers without an ISF.
     pub async fn build_symbols(
+        &self,
+        case: &Case,
+        method: &MethodChoice,
+        capture: &Capture,
+        receipts: &Receipts,
+        custody: &Custody,
+    ) -> Result<Symbols> {
+        let preflight = &method.preflight;
+        let factory_key = module_keys::isf(
+            &preflight.os_id,
+            &preflight.os_version_id,
+            &preflight.kernel,
+        );
+        let factory = self.factory_isf(&factory_key).await?;
+        let bundle = match self
+            .collect_bundle(case, capture, receipts, custody)
+            .await?
+        {
+            Ok(bundle) => Some(bundle),
+            Err(reason) => match &factory {
+                FactoryIsf::Usable { .. } => {
+                    self.missing(case, capture, custody, reason).await?;
+                    None
+                }
+                _ => return self.missing(case, capture, custody, reason).await,
+            },
+        };
+        let sources = sources(case, capture);
+        let (compressed, record) = match (factory, bundle) {
+            (FactoryIsf::Usable { bytes, sha256 }, _) => {
+                let mut sources = sources;
+                sources.insert(
+                    "factory_isf".to_owned(),
+                    format!("s3://{}/{factory_key}", self.modules_bucket),
+                );
+                let reason = format!(
+                    "Volatility 3 ISF for kernel {} of {} {} from the module factory (s3://{}/{factory_key}, SHA-256 {sha256} as its sidecar lists), built there from the kernel's BTF and System.map",
+                    preflight.kernel, preflight.os_id, preflight.os_version_id, self.modules_bucket
+                );
+                (bytes, (ISF_FROM_FACTORY, "factory", sources, reason))
+            }
+            (factory, Some(bundle)) => {
+                let why_not_factory = match factory {
+                    FactoryIsf::Absent => format!(
+                        "the module factory has no ISF for it at s3://{}/{factory_key}",
+                        self.modules_bucket
+                    ),
+                    FactoryIsf::Mismatch(why) => why,
+                    FactoryIsf::Usable { .. } => unreachable!("matched above"),
+                };
+                let isf = irf_isf::build(&bundle).map_err(|e| {
+                    HandlerError::fatal(format!(
+                        "no Volatility 3 ISF from the symbol bundle of kernel {}: {e}",
+                        bundle.osrelease()
+                    ))
+                })?;
+                let compressed =
+                    irf_isf::xz::compress(&irf_isf::xz::to_json(&isf), irf_isf::xz::XZ_PRESET)
+                        .map_err(|e| HandlerError::fatal(format!("compressing the ISF: {e}")))?;
+                let reason = format!(
+                    "Volatility 3 ISF for kernel {} built from the host's symbol bundle (BTF types, kallsyms \
+                     with the KASLR shift taken off, the banner), no DWARF; {} symbols, {} types; {why_not_factory}",
+                    bundle.osrelease(),
+                    isf.symbols.len(),
+                    isf.user_types.len()
+                );
+                (compressed, (ISF_BUILT, "btf+kallsyms", sources, reason))
+            }
+            (_, None) => unreachable!("a missing bundle without a factory ISF returned above"),
+        };
+        let (action, how, sources, reason) = record;
+        let isf_key = evidence_keys::memory_isf(&case.case_id, &case.account, &case.instance_id);
+        let isf_sha256 = hex::encode(digests::sha256(&compressed));
+        let name = isf_key.rsplit('/').next().unwrap_or(&isf_key);
+        let sidecar = format!("{isf_sha256}  {name}\n").into_bytes();
+        let record = Record {
+            id: format!("{action}:{}", case.instance_id),
+            action: action.to_owned(),
+            artifact: Some(artifact(isf_key.clone(), &compressed)),
+            sources,
+            method: Some(how.to_owned()),
+            reason: Some(reason.clone()),
+            started_at: Some(super::now()),
+        };
+        self.put_evidence(&isf_key, "application/x-xz", compressed)
+            .await?;
+        self.put_evidence(
+            &evidence_keys::sidecar(&isf_key, "sha256"),
+            "text/plain",
+            sidecar,
+        )
+        .await?;
+        custody.append(&case.case_id, record).await?;
+        Ok(Symbols {
+            reason: match action {
+                ISF_FROM_FACTORY => format!(
+                    "ISF for kernel {} from the module factory",
+                    preflight.kernel
+                ),
+                _ => format!(
+                    "ISF for kernel {} built from the host's symbol bundle",
+                    preflight.kernel
+                ),
+            },
+            isf_key: Some(isf_key),
+            isf_sha256: Some(isf_sha256),
+        })
+    }
+
+    /// The factory's ISF at `key` in the modules bucket, checked against its sidecar.
+    async fn factory_isf(&self, key: &str) -> Result<FactoryIsf> {
+        let Some(bytes) = crate::objects::bytes(&self.modules, &self.modules_bucket, key).await?
+        else {
+            return Ok(FactoryIsf::Absent);
+        };
+        let sha256 = hex::encode(digests::sha256(&bytes));
+        let listed = match self.listed_sha256(key).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                return Ok(FactoryIsf::Mismatch(format!(
+                    "the module factory's ISF s3://{}/{key} has no usable sidecar ({e}), so it was not used",
+                    self.modules_bucket
+                )));
+            }
+        };
+        if listed != sha256 {
+            return Ok(FactoryIsf::Mismatch(format!(
+                "the module factory's ISF s3://{}/{key} hashes to {sha256} but its sidecar lists {listed}, so it was not used",
+                self.modules_bucket
+            )));
+        }
+        Ok(FactoryIsf::Usable { bytes, sha256 })
+    }
+
+    /// Checks the host's bundle against its manifest and records its files; `Err(reason)` when
+    /// the host sent none.
+    async fn collect_bundle(
         &self,
         case: &Case,
         capture: &Capture,
         receipts: &Receipts,
         custody: &Custody,
-    ) -> Result<Symbols> {
+    ) -> Result<std::result::Result<Bundle, String>> {
         let (manifest_sha256, manifest_size) = match &receipts.symbols {
             Some(SymbolsReceipt::Uploaded {
                 manifest_sha256,
@@ -60,14 +212,15 @@ impl<R: CommandRunner> Memory<R> {
                 ..
             }) => (manifest_sha256, *manifest_size),
             Some(SymbolsReceipt::Failed { stage, error }) => {
-                let reason = format!("the host sent no symbol bundle ({stage}: {error})");
-                return self.missing(case, capture, custody, reason).await;
+                return Ok(Err(format!(
+                    "the host sent no symbol bundle ({stage}: {error})"
+                )));
             }
             None => {
-                let reason =
+                return Ok(Err(
                     "the streamer's receipts hold no symbol bundle (a streamer older than the plan's `symbols`?)"
-                        .to_owned();
-                return self.missing(case, capture, custody, reason).await;
+                        .to_owned(),
+                ));
             }
         };
         let dir = evidence_keys::memory_symbols(&case.case_id, &case.account, &case.instance_id);
@@ -120,50 +273,7 @@ impl<R: CommandRunner> Memory<R> {
                 .await?;
         }
 
-        let isf = irf_isf::build(&bundle).map_err(|e| {
-            HandlerError::fatal(format!(
-                "no Volatility 3 ISF from the symbol bundle of kernel {}: {e}",
-                bundle.osrelease()
-            ))
-        })?;
-        let compressed = irf_isf::xz::compress(&irf_isf::xz::to_json(&isf), irf_isf::xz::XZ_PRESET)
-            .map_err(|e| HandlerError::fatal(format!("compressing the ISF: {e}")))?;
-        let isf_key = evidence_keys::memory_isf(&case.case_id, &case.account, &case.instance_id);
-        let isf_sha256 = hex::encode(digests::sha256(&compressed));
-        let name = isf_key.rsplit('/').next().unwrap_or(&isf_key);
-        let sidecar = format!("{isf_sha256}  {name}\n").into_bytes();
-        let record = Record {
-            id: format!("{ISF_BUILT}:{}", case.instance_id),
-            action: ISF_BUILT.to_owned(),
-            artifact: Some(artifact(isf_key.clone(), &compressed)),
-            sources,
-            method: Some("btf+kallsyms".to_owned()),
-            reason: Some(format!(
-                "Volatility 3 ISF for kernel {} built from the host's symbol bundle (BTF types, kallsyms \
-                 with the KASLR shift taken off, the banner), no DWARF; {} symbols, {} types",
-                bundle.osrelease(),
-                isf.symbols.len(),
-                isf.user_types.len()
-            )),
-            started_at: Some(super::now()),
-        };
-        self.put_evidence(&isf_key, "application/x-xz", compressed)
-            .await?;
-        self.put_evidence(
-            &evidence_keys::sidecar(&isf_key, "sha256"),
-            "text/plain",
-            sidecar,
-        )
-        .await?;
-        custody.append(&case.case_id, record).await?;
-        Ok(Symbols {
-            reason: format!(
-                "ISF for kernel {} built from the host's symbol bundle",
-                bundle.osrelease()
-            ),
-            isf_key: Some(isf_key),
-            isf_sha256: Some(isf_sha256),
-        })
+        Ok(Ok(bundle))
     }
 
     /// An object the bundle must hold.

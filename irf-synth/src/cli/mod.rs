@@ -5,6 +5,7 @@ mod deploy;
 mod destroy;
 mod diff;
 mod init;
+mod modules;
 mod package;
 mod status;
 mod synth;
@@ -22,6 +23,8 @@ pub(crate) const EXIT_INVALID_CONFIG: u8 = 3;
 pub(crate) const EXIT_UNREADABLE_CONFIG: u8 = 4;
 /// Exit code of any other failure.
 pub(crate) const EXIT_FAILURE: u8 = 1;
+/// Exit code of `modules build` when some AMIs did not build every kernel.
+pub(crate) const EXIT_BUILDS_FAILED: u8 = 5;
 
 /// Synthesize, validate and deploy the IRF incident-response framework.
 #[derive(Debug, Parser)]
@@ -53,6 +56,8 @@ pub(crate) enum Command {
     Destroy(destroy::DestroyArgs),
     /// Build the irf-runtime Lambda asset zips.
     Package(package::PackageArgs),
+    /// LiME modules and Volatility symbols for AMIs: build, list coverage, forget.
+    Modules(modules::ModulesArgs),
 }
 
 impl Command {
@@ -66,6 +71,7 @@ impl Command {
             Command::Status(a) => a.run(),
             Command::Destroy(a) => a.run(),
             Command::Package(a) => a.run(),
+            Command::Modules(a) => a.run(),
         }
     }
 }
@@ -100,6 +106,9 @@ pub(crate) fn init_logging(verbose: u8) {
 }
 
 pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<modules::SomeBuildsFailed>().is_some() {
+        return EXIT_BUILDS_FAILED;
+    }
     match e.downcast_ref::<ConfigError>() {
         Some(c) if c.kind == ConfigErrorKind::Unreadable => EXIT_UNREADABLE_CONFIG,
         Some(_) => EXIT_INVALID_CONFIG,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use irf_synth::deploy::assets::{self, AssetBuild, AssetManifest, AssetSource};
 
-/// Build the irf-runtime Lambda asset (`irf-runtime-<arch>.zip`) and the static memory streamer
-/// for instances of the same architecture (`irf-memdump-<uname -m>`) for `deploy --asset-dir`.
+/// Build the irf-runtime Lambda asset (`irf-runtime-<arch>.zip`) and the static tools for
+/// instances of the same architecture (`irf-memdump-<uname -m>`, `irf-isf-<uname -m>`) for `deploy --asset-dir`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PackageArgs {
     /// Output directory.
@@ -53,12 +53,14 @@ impl PackageArgs {
                 asset.zip.len(),
                 asset.sha256
             );
-            let streamer =
-                assets::streamer(&workspace, arch)?.context("the streamer was not built")?;
-            let path = self.out.join(assets::streamer_file(arch)?);
-            std::fs::write(&path, &streamer)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("{} ({} bytes)", path.display(), streamer.len());
+            for tool in assets::StaticTool::ALL {
+                let binary = assets::static_tool(&workspace, tool, arch)?
+                    .with_context(|| format!("the {} was not built", tool.what()))?;
+                let path = self.out.join(tool.file(arch)?);
+                std::fs::write(&path, &binary)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                println!("{} ({} bytes)", path.display(), binary.len());
+            }
         }
         let (build, bootstrap_target) = match self.build {
             BuildArg::Lambda => (

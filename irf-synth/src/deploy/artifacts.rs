@@ -90,29 +90,37 @@ impl Deployer {
         )))
     }
 
-    /// Stages the memory streamer for both instance architectures in the modules bucket (a
-    /// package directory without one is reported: memory capture on such instances needs it).
+    /// Stages the static tools (the memory streamer, the factory's ISF builder) for both
+    /// instance architectures in the modules bucket (a package directory without one is
+    /// reported: memory capture, or the factory, on such instances needs it).
     pub(super) async fn stage_streamers(
         &self,
         stack: &str,
         s3: &aws_sdk_s3::Client,
         bucket: &str,
     ) -> Result<(), DeployError> {
-        for arch in ["arm64", "x86_64"] {
-            let source = self.assets.clone();
-            let binary = tokio::task::spawn_blocking(move || assets::streamer(&source, arch))
-                .await
-                .map_err(|e| DeployError::Asset(format!("building the streamer: {e}")))??;
-            match binary {
-                Some(b) => {
-                    if assets::stage_streamer(s3, bucket, arch, b).await? {
-                        self.reporter.event(stack, &format!("staged the {arch} memory streamer in {bucket}"));
+        for tool in assets::StaticTool::ALL {
+            for arch in ["arm64", "x86_64"] {
+                let source = self.assets.clone();
+                let binary =
+                    tokio::task::spawn_blocking(move || assets::static_tool(&source, tool, arch))
+                        .await
+                        .map_err(|e| {
+                            DeployError::Asset(format!("building the {}: {e}", tool.what()))
+                        })??;
+                let what = tool.what();
+                match binary {
+                    Some(b) => {
+                        if assets::stage_tool(s3, bucket, tool, arch, b).await? {
+                            self.reporter
+                                .event(stack, &format!("staged the {arch} {what} in {bucket}"));
+                        }
                     }
+                    None => self.reporter.event(
+                        stack,
+                        &format!("no {arch} {what} in the asset directory (irf-synth package --arch {arch}); instances of that architecture need it"),
+                    ),
                 }
-                None => self.reporter.event(
-                    stack,
-                    &format!("no {arch} memory streamer in the asset directory (irf-synth package --arch {arch}); memory capture on {arch} instances needs it"),
-                ),
             }
         }
         Ok(())

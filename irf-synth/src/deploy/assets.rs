@@ -128,17 +128,64 @@ pub fn streamer_arch(architecture: &str) -> Result<&'static str, DeployError> {
     }
 }
 
-/// File name of the memory streamer binary in a package directory: `irf-memdump-<uname -m>`.
-pub fn streamer_file(architecture: &str) -> Result<String, DeployError> {
-    Ok(format!("irf-memdump-{}", streamer_arch(architecture)?))
+/// The static binaries staged in the modules bucket for instances, one per architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StaticTool {
+    /// `irf-memdump`: the memory streamer the capture runs on suspect hosts.
+    Streamer,
+    /// `irf-isf`: the ISF builder the module factory's builders run.
+    IsfBuilder,
 }
 
-/// The static memory streamer (`irf-memdump`) for instances of `architecture`: read from a
-/// package directory, or cross-built. `None` when a package directory lacks it.
-pub fn streamer(source: &AssetSource, architecture: &str) -> Result<Option<Vec<u8>>, DeployError> {
+impl StaticTool {
+    /// Both tools.
+    pub const ALL: [StaticTool; 2] = [StaticTool::Streamer, StaticTool::IsfBuilder];
+
+    /// The workspace package and binary.
+    pub fn binary(self) -> &'static str {
+        match self {
+            StaticTool::Streamer => "irf-memdump",
+            StaticTool::IsfBuilder => "irf-isf",
+        }
+    }
+
+    /// What it is, for messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            StaticTool::Streamer => "memory streamer",
+            StaticTool::IsfBuilder => "ISF builder",
+        }
+    }
+
+    /// Its key in the modules bucket for `architecture` (its `.sha256` sidecar beside it).
+    pub fn key(self, architecture: &str) -> Result<String, DeployError> {
+        let arch = streamer_arch(architecture)?;
+        Ok(match self {
+            StaticTool::Streamer => irf_core::contract::module_keys::streamer(arch),
+            StaticTool::IsfBuilder => irf_core::contract::module_keys::isf_builder(arch),
+        })
+    }
+
+    /// File name in a package directory: `<binary>-<uname -m>`.
+    pub fn file(self, architecture: &str) -> Result<String, DeployError> {
+        Ok(format!(
+            "{}-{}",
+            self.binary(),
+            streamer_arch(architecture)?
+        ))
+    }
+}
+
+/// A static tool for instances of `architecture`: read from a package directory, or
+/// cross-built. `None` when a package directory lacks it.
+pub fn static_tool(
+    source: &AssetSource,
+    tool: StaticTool,
+    architecture: &str,
+) -> Result<Option<Vec<u8>>, DeployError> {
     match source {
         AssetSource::Dir(dir) => {
-            let path = dir.join(streamer_file(architecture)?);
+            let path = dir.join(tool.file(architecture)?);
             match std::fs::read(&path) {
                 Ok(bytes) => Ok(Some(bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -149,12 +196,17 @@ pub fn streamer(source: &AssetSource, architecture: &str) -> Result<Option<Vec<u
             }
         }
         AssetSource::Build { workspace } => {
-            let binary = zigbuild(workspace, architecture, "irf-memdump", "irf-memdump")?;
+            let binary = zigbuild(workspace, architecture, tool.binary(), tool.binary())?;
             std::fs::read(&binary)
                 .map(Some)
                 .map_err(|e| DeployError::Asset(format!("cannot read {}: {e}", binary.display())))
         }
     }
+}
+
+/// The static memory streamer (`irf-memdump`) for instances of `architecture`.
+pub fn streamer(source: &AssetSource, architecture: &str) -> Result<Option<Vec<u8>>, DeployError> {
+    static_tool(source, StaticTool::Streamer, architecture)
 }
 
 /// Cross-builds one binary of the workspace, static (musl), with cargo-zigbuild.
@@ -366,15 +418,17 @@ pub async fn upload(
     Ok(true)
 }
 
-/// Stages the memory streamer for `architecture` in the modules bucket with its `sha256sum`
-/// sidecar (what the capture checks before running it); false when the same binary is there.
-pub async fn stage_streamer(
+/// Stages a static tool for `architecture` in the modules bucket with its `sha256sum` sidecar
+/// (what the capture and the builders check before running it); false when the same binary is
+/// there.
+pub async fn stage_tool(
     s3: &Client,
     bucket: &str,
+    tool: StaticTool,
     architecture: &str,
     binary: Vec<u8>,
 ) -> Result<bool, DeployError> {
-    let key = irf_core::contract::module_keys::streamer(streamer_arch(architecture)?);
+    let key = tool.key(architecture)?;
     let sidecar = format!("{key}.sha256");
     let sha = hex::encode(Sha256::digest(&binary));
     let listed = match s3.get_object().bucket(bucket).key(&sidecar).send().await {

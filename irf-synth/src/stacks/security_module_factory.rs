@@ -113,14 +113,18 @@ pub(super) fn template(fw: &Framework) -> Template {
         "UploadModules",
         PolicyDocument::new([
             Statement::allow(&["s3:PutObject"])
-                .sid("UploadModulesAndManifests")
+                .sid("UploadModulesSymbolsManifestsAndLogs")
                 .on([objects_arn(&bucket, "*")]),
-            Statement::allow(&["kms:GenerateDataKey"])
-                .sid("EncryptModules")
+            Statement::allow(&["s3:GetObject"])
+                .sid("ReadTheStagedIsfBuilder")
+                .on([objects_arn(&bucket, "tools/irf-isf-*")]),
+            Statement::allow(&["kms:GenerateDataKey", "kms:Decrypt"])
+                .sid("EncryptUploadsDecryptTheTool")
                 .on([key.clone()]),
         ]),
     );
-    builder.description = Some("IRF module builders: upload modules, nothing else".to_owned());
+    builder.description =
+        Some("IRF module builders: read the ISF builder, upload modules and symbols".to_owned());
     t.add("BuilderRole", builder);
     t.add(
         "BuilderInstanceProfile",
@@ -135,6 +139,8 @@ pub(super) fn template(fw: &Framework) -> Template {
             region: "${AWS::Region}",
             lime_repo: LIME_REPO,
             lime_commit: LIME_COMMIT,
+            kernels: fw.module_factory.kernels,
+            build_kernel: &blueprints::build_kernel_script(),
         })
         .expect("the factory blueprint renders");
     // The script's own ${...} shell expansions must survive Fn::Sub; only the two template
@@ -158,11 +164,12 @@ pub(super) fn template(fw: &Framework) -> Template {
                     arn: Expr::arn("BuilderInstanceProfile"),
                 }),
                 instance_initiated_shutdown_behavior: Some("terminate".to_owned()),
-                instance_type: Some(Expr::s(&fw.module_factory.instance_type)),
+                instance_type: Some(Expr::s(&fw.module_factory.builder_types.x86_64)),
                 metadata_options: Some(ec2::MetadataOptions {
                     http_endpoint: "enabled".to_owned(),
                     http_tokens: "required".to_owned(),
                     http_put_response_hop_limit: 1,
+                    instance_metadata_tags: Some("enabled".to_owned()),
                 }),
                 network_interfaces: vec![ec2::NetworkInterfaceSpec {
                     associate_public_ip_address: true,
@@ -214,9 +221,14 @@ pub(super) fn template(fw: &Framework) -> Template {
                 names.factory_amis_parameter()
             ))]),
         Statement::allow(&["s3:GetObject", "s3:ListBucket"])
-            .sid("FindExistingManifests")
+            .sid("ReadRequestsAndManifests")
             .on([super::common::bucket_arn(&bucket), objects_arn(&bucket, "factory/*")]),
-        Statement::allow(&["kms:Decrypt"]).sid("ReadManifests").on([key]),
+        Statement::allow(&["s3:PutObject"])
+            .sid("ReportTimedOutBuilders")
+            .on([objects_arn(&bucket, "factory/ami-*")]),
+        Statement::allow(&["kms:Decrypt", "kms:GenerateDataKey"])
+            .sid("ReadAndWriteFactoryDocuments")
+            .on([key]),
         Statement::allow(&["ec2:RunInstances"])
             .sid("LaunchBuildersFromTheTemplate")
             .on([
@@ -233,12 +245,33 @@ pub(super) fn template(fw: &Framework) -> Template {
             .on([Expr::sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:*/*")])
             .when("StringEquals", "ec2:CreateAction", Expr::s("RunInstances")),
         Statement::allow(&["ec2:DescribeInstances", "ec2:DescribeImages"])
-            .sid("FindRunningBuilders")
+            .sid("FindRunningBuildersAndImageArchitectures")
             .on_all(),
+        Statement::allow(&["ec2:TerminateInstances"])
+            .sid("WatchdogTerminatesOverdueBuilders")
+            .on([Expr::sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*")])
+            .when("Null", &format!("aws:ResourceTag/{}", irf_core::factory::BUILDER_TAG), Expr::s("false")),
         Statement::allow(&["iam:PassRole"])
             .sid("PassTheBuilderRole")
             .on([Expr::arn("BuilderRole")]),
     ];
+    if !fw.module_factory.watch_parameters.is_empty() {
+        statements.push(
+            Statement::allow(&["ssm:GetParameters"])
+                .sid("ReadWatchedAmiParameters")
+                .on(fw.module_factory.watch_parameters.iter().map(|name| {
+                    // Public parameters (/aws/service/...) belong to no account.
+                    let account = if name.starts_with("/aws/service/") {
+                        ""
+                    } else {
+                        "${AWS::AccountId}"
+                    };
+                    Expr::sub(format!(
+                        "arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:{account}:parameter{name}"
+                    ))
+                })),
+        );
+    }
     statements.extend(logging_statements(std::slice::from_ref(&function_name)));
     statements.extend(dead_letter_statements(
         vec![Expr::arn(dead_letter_queue_id("FactoryFunction"))],
@@ -256,6 +289,11 @@ pub(super) fn template(fw: &Framework) -> Template {
         modules_bucket: bucket.clone(),
         ami_parameter: Expr::r#ref("AmiListParameter"),
         launch_template_id: Expr::r#ref("BuilderLaunchTemplate"),
+        x86_64_builder_type: Expr::s(&fw.module_factory.builder_types.x86_64),
+        arm64_builder_type: Expr::s(&fw.module_factory.builder_types.arm64),
+        build_timeout_minutes: Expr::s(fw.module_factory.build_timeout_minutes.to_string()),
+        watch_parameters: (!fw.module_factory.watch_parameters.is_empty())
+            .then(|| Expr::s(fw.module_factory.watch_parameters.join(","))),
     }
     .variables();
     add_function(
@@ -293,31 +331,44 @@ pub(super) fn template(fw: &Framework) -> Template {
         Expr::strs(["Parameter Store Change"]),
     );
     pattern.insert("detail".to_owned(), Expr::Map(detail));
-    for (id, description, pattern, schedule) in [
+    let mut image_state = IndexMap::new();
+    image_state.insert("status".to_owned(), Expr::strs(["AVAILABLE"]));
+    let mut image_detail = IndexMap::new();
+    image_detail.insert("state".to_owned(), Expr::Map(image_state));
+    let mut image_pattern = IndexMap::new();
+    image_pattern.insert("source".to_owned(), Expr::strs(["aws.imagebuilder"]));
+    image_pattern.insert(
+        "detail-type".to_owned(),
+        Expr::strs(["EC2 Image Builder Image State Change"]),
+    );
+    image_pattern.insert("detail".to_owned(), Expr::Map(image_detail));
+    for (id, slug, description, pattern, schedule) in [
         (
             "AmiListChangedRule",
+            "ami-change",
             "Builds modules as soon as the AMI list changes",
             Some(Expr::Map(pattern)),
             None,
         ),
         (
             "NightlyBuildRule",
-            "Rebuilds nightly so new kernels of the listed AMIs get modules",
+            "nightly",
+            "Rebuilds nightly so new kernels of the listed AMIs get modules; reads the watched parameters",
             None,
             Some("cron(0 3 * * ? *)".to_owned()),
+        ),
+        (
+            "ImageAvailableRule",
+            "image-available",
+            "Adds AMIs that EC2 Image Builder makes in this account and region to the list and builds them",
+            Some(Expr::Map(image_pattern)),
+            None,
         ),
     ] {
         t.add(
             id,
             events::Rule {
-                name: Some(Expr::s(names.resource(&format!(
-                    "module-factory-{}",
-                    if schedule.is_some() {
-                        "nightly"
-                    } else {
-                        "ami-change"
-                    }
-                )))),
+                name: Some(Expr::s(names.resource(&format!("module-factory-{slug}")))),
                 description: description.to_owned(),
                 event_bus_name: None,
                 event_pattern: pattern,
@@ -375,6 +426,22 @@ pub(crate) fn escape_for_sub(text: &str, keep: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::escape_for_sub;
+
+    #[test]
+    fn the_builder_user_data_fits_ec2s_16_kib() {
+        let user_data = irf_core::blueprints::BUILD_LIME
+            .render(&irf_core::blueprints::FactoryContext {
+                bucket: "irf-111111111111-memory-modules",
+                region: "us-east-1",
+                lime_repo: super::LIME_REPO,
+                lime_commit: super::LIME_COMMIT,
+                kernels: 20,
+                build_kernel: &irf_core::blueprints::build_kernel_script(),
+            })
+            .unwrap();
+        // EC2 limits user data to 16 KiB before base64.
+        assert!(user_data.len() < 16 * 1024, "{} bytes", user_data.len());
+    }
 
     #[test]
     fn only_listed_references_survive_sub() {

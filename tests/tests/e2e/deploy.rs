@@ -185,6 +185,18 @@ async fn the_example_org_deploys_wired_redeploys_as_a_no_op_updates_minimally_an
         )
     );
     assert_eq!(&staged[..4], b"\x7fELF", "a static Linux binary");
+    // So is the module factory's ISF builder, which its builders fetch and check.
+    let key = irf_core::contract::module_keys::isf_builder("aarch64");
+    let staged = common::object(&modules_s3, modules, &key).await;
+    let sidecar = common::object(&modules_s3, modules, &format!("{key}.sha256")).await;
+    assert_eq!(
+        String::from_utf8_lossy(&sidecar),
+        format!(
+            "{}  irf-isf-aarch64\n",
+            hex::encode(irf_runtime::digests::sha256(&staged))
+        )
+    );
+    assert_eq!(&staged[..4], b"\x7fELF", "a static Linux binary");
     if let irf_synth::deploy::assets::AssetSource::Dir(d) = common::asset_source() {
         if d.join("irf-memdump-x86_64").exists() {
             // scripts/test packages x86_64 instances' streamer too (the guests are x86_64).

@@ -176,7 +176,10 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
         let capture = until_ready(
             &memory,
             &custody,
-            c(MemoryAction::StartCapture.name(), json!({"Method": choice})),
+            c(
+                MemoryAction::StartCapture.name(),
+                json!({"Method": choice.clone()}),
+            ),
             boot,
         )
         .await;
@@ -218,7 +221,7 @@ async fn a_real_kernel_streams_its_memory_through_presigned_urls_and_the_image_i
             &custody,
             c(
                 MemoryAction::BuildSymbols.name(),
-                json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+                json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": receipts.clone()}),
             ),
             boot,
         )

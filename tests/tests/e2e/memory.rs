@@ -676,7 +676,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         assert_eq!(receipts["symbols"]["status"], "uploaded", "{receipts}");
         let build = c(
             MemoryAction::BuildSymbols.name(),
-            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+            json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": receipts.clone()}),
         );
         let symbols = run(&memory, &custody, build.clone()).await;
         let isf_key = symbols["IsfKey"]
@@ -747,9 +747,9 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         let isf_artifact = v.ledger.last().unwrap().record.artifact.clone().unwrap();
         assert_eq!(isf_artifact.key, isf_key);
         assert_eq!(isf_artifact.sha256, isf_sha);
-        last = Some((capture, receipts));
+        last = Some((choice, capture, receipts));
     }
-    let (capture, receipts) = last.unwrap();
+    let (choice, capture, receipts) = last.unwrap();
     let memory = engine("kcore");
 
     // A bundle file changed after the host hashed it is refused, naming the file.
@@ -774,7 +774,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         &payload(
             &tampered,
             MemoryAction::BuildSymbols.name(),
-            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+            json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": receipts.clone()}),
         ),
     )
     .await
@@ -794,7 +794,7 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
         payload(
             &bare,
             MemoryAction::BuildSymbols.name(),
-            json!({"Capture": capture, "Captured": without}),
+            json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": without.clone()}),
         ),
     )
     .await;
@@ -810,6 +810,111 @@ async fn memory_is_streamed_through_presigned_urls_hashed_and_recorded() {
     let missing = &v.ledger[0].record;
     assert_eq!(missing.action, "symbols-missing");
     assert!(missing.reason.as_deref().unwrap().contains("collect"));
+    assert!(
+        missing
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no symbol bundle"),
+        "{missing:?}"
+    );
+
+    // (Boxed: the test's future is large enough without this part in its frame.)
+    Box::pin(async {
+        // The module factory's ISF for the host's distribution and kernel is used when it exists,
+        // even without a bundle, and the ledger says so; one that does not match its sidecar is not.
+        let preflight = &choice["Preflight"];
+        let factory_key = irf_core::contract::module_keys::isf(
+            preflight["os_id"].as_str().unwrap(),
+            preflight["os_version_id"].as_str().unwrap(),
+            preflight["kernel"].as_str().unwrap(),
+        );
+        let factory_isf = b"\xfd7zXZ\x00 the factory's ISF for this kernel".to_vec();
+        let factory_sha = hex::encode(digests::sha256(&factory_isf));
+        put(&s3, &modules, &factory_key, factory_isf.clone()).await;
+        put(
+            &s3,
+            &modules,
+            &format!("{factory_key}.sha256"),
+            format!(
+                "{factory_sha}  {}\n",
+                factory_key.rsplit('/').next().unwrap()
+            )
+            .into_bytes(),
+        )
+        .await;
+        let from_factory = json!({"case_id": "MEM-FACTORY", "account": "333333333333", "region": "eu-west-1",
+                                  "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+        let symbols = run(
+            &memory,
+            &custody,
+            payload(
+                &from_factory,
+                MemoryAction::BuildSymbols.name(),
+                json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": without}),
+            ),
+        )
+        .await;
+        assert_eq!(symbols["IsfSha256"], factory_sha.as_str(), "{symbols}");
+        let copied = common::object(&s3, &evidence, symbols["IsfKey"].as_str().unwrap()).await;
+        assert_eq!(copied, factory_isf, "the factory's ISF is beside the image");
+        assert!(
+            symbols["Reason"]
+                .as_str()
+                .unwrap()
+                .contains("from the module factory")
+        );
+        let v = custody.verify("MEM-FACTORY").await.unwrap();
+        assert!(v.ok(), "{v:?}");
+        let actions: Vec<&str> = v.ledger.iter().map(|e| e.record.action.as_str()).collect();
+        assert_eq!(actions, ["symbols-missing", "isf-from-factory"]);
+        let used = &v.ledger[1].record;
+        assert_eq!(used.method.as_deref(), Some("factory"));
+        assert_eq!(
+            used.sources["factory_isf"],
+            format!("s3://{modules}/{factory_key}")
+        );
+        put(
+            &s3,
+            &modules,
+            &format!("{factory_key}.sha256"),
+            format!("{}  x.isf.json.xz\n", "0".repeat(64)).into_bytes(),
+        )
+        .await;
+        // That case has the host's bundle (MEM-1's, copied as the host uploaded it).
+        let to = "MEM-FACTORY-BAD/333333333333/i-0123456789abcdef0/memory/symbols/";
+        for name in std::iter::once(irf_isf::bundle::MANIFEST).chain(irf_isf::bundle::KNOWN) {
+            let stored = irf_runtime::objects::bytes(&s3, &evidence, &format!("{from}{name}")).await;
+            if let Some(data) = stored.unwrap() {
+                put(&s3, &evidence, &format!("{to}{name}"), data).await;
+            }
+        }
+        let mismatched = json!({"case_id": "MEM-FACTORY-BAD", "account": "333333333333", "region": "eu-west-1",
+                                "instance_id": "i-0123456789abcdef0", "retain_artefacts": true});
+        let symbols = run(
+            &memory,
+            &custody,
+            payload(
+                &mismatched,
+                MemoryAction::BuildSymbols.name(),
+                json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": receipts.clone()}),
+            ),
+        )
+        .await;
+        assert_ne!(symbols["IsfSha256"], factory_sha.as_str(), "{symbols}");
+        let v = custody.verify("MEM-FACTORY-BAD").await.unwrap();
+        let built = &v.ledger.last().unwrap().record;
+        assert_eq!(built.action, "isf-built");
+        assert!(
+            built
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("but its sidecar lists"),
+            "{built:?}"
+        );
+    })
+    .await;
 
     // A tool whose staged hash does not match is refused on the host; the step fails, loudly.
     put(
@@ -1069,7 +1174,7 @@ async fn a_capture_outside_the_home_region_lands_in_its_ingest_bucket_and_is_cop
         &custody,
         c(
             MemoryAction::BuildSymbols.name(),
-            json!({"Capture": capture.clone(), "Captured": receipts.clone()}),
+            json!({"Method": choice.clone(), "Capture": capture.clone(), "Captured": receipts.clone()}),
         ),
     )
     .await;

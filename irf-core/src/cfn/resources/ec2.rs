@@ -352,6 +352,10 @@ pub struct MetadataOptions {
     /// IMDS response hop limit: 1 keeps the token on the instance itself; 2 also reaches a
     /// container on it.
     pub http_put_response_hop_limit: u32,
+    /// `enabled` exposes the instance's tags in instance metadata (the module builders read the
+    /// AMI they build for from theirs); left out, tags stay hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_metadata_tags: Option<String>,
 }
 
 /// Network interface of a launch.

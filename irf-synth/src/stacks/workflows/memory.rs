@@ -175,10 +175,14 @@ pub fn memory_states(g: &mut GraphBuilder, exit: &Flow) {
             call(
                 MEMORY_FN,
                 MemoryAction::BuildSymbols.name(),
-                json!({ "Capture.$": "$.Memory.Capture.Result", "Captured.$": "$.Memory.Captured.Result" }),
+                json!({
+                    "Method.$": "$.Memory.Method.Result",
+                    "Capture.$": "$.Memory.Capture.Result",
+                    "Captured.$": "$.Memory.Captured.Result",
+                }),
                 "$.Memory.Symbols",
             )
-            .comment("Checks the host's symbol bundle and builds the Volatility 3 ISF beside the image")
+            .comment("Checks the host's symbol bundle and puts the Volatility 3 ISF beside the image: the module factory's for the kernel, else one built from the bundle")
             .catch(Catch::all("MemorySymbolsNotBuilt", "$.Memory.SymbolsError")),
         ),
         "MemorySucceeded",
