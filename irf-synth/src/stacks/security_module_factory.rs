@@ -224,8 +224,11 @@ pub(super) fn template(fw: &Framework) -> Template {
             .sid("ReadRequestsAndManifests")
             .on([super::common::bucket_arn(&bucket), objects_arn(&bucket, "factory/*")]),
         Statement::allow(&["s3:PutObject"])
-            .sid("ReportTimedOutBuilders")
-            .on([objects_arn(&bucket, "factory/ami-*")]),
+            .sid("ReportTimedOutBuildersAndAddWatchedAmis")
+            .on([
+                objects_arn(&bucket, "factory/ami-*"),
+                objects_arn(&bucket, "factory/requests/*"),
+            ]),
         Statement::allow(&["kms:Decrypt", "kms:GenerateDataKey"])
             .sid("ReadAndWriteFactoryDocuments")
             .on([key]),
