@@ -132,27 +132,31 @@ impl Store {
     /// `ami`'s manifest, when a builder (or the watchdog) wrote one.
     pub async fn manifest(&self, ami: &str) -> Result<Option<StoredManifest>> {
         let key = module_keys::factory_manifest(ami);
-        let head = match self
+        // One GetObject: its LastModified is when the manifest was stored.
+        let out = match self
             .s3
-            .head_object()
+            .get_object()
             .bucket(&self.bucket)
             .key(&key)
             .send()
             .await
         {
-            Ok(h) => h,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => return Ok(None),
+            Ok(out) => out,
+            Err(e) if error::code(&e) == Some("NoSuchKey") => return Ok(None),
             Err(e) => {
                 return Err(error::aws(
-                    &format!("s3:HeadObject s3://{}/{key}", self.bucket),
+                    &format!("s3:GetObject s3://{}/{key}", self.bucket),
                     e,
                 ));
             }
         };
-        let stored_at = head.last_modified().map_or(0, |t| t.secs());
-        let Some((text, _)) = objects::text(&self.s3, &self.bucket, &key).await? else {
-            return Ok(None);
-        };
+        let stored_at = out.last_modified().map_or(0, |t| t.secs());
+        let body = out.body.collect().await.map_err(|e| {
+            HandlerError::retryable(format!("s3:GetObject {key}: reading the body: {e}"))
+        })?;
+        let text = String::from_utf8(body.into_bytes().to_vec()).map_err(|_| {
+            HandlerError::fatal(format!("s3://{}/{key} is not UTF-8 text", self.bucket))
+        })?;
         let manifest = FactoryManifest::parse(&text).map_err(|why| {
             HandlerError::fatal(format!(
                 "s3://{}/{key} is not a factory manifest: {why}",
