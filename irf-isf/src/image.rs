@@ -9,7 +9,9 @@
 //!   whole file gzip-compressed (arm64 `Image.gz`), or not compressed at all. [`kernel_image`]
 //!   finds the stream, and [`find_btf`] the BTF blob by its header, checked with the BTF reader;
 //! * `/boot/System.map-<release>` lists the symbols at their link-time addresses, in kallsyms'
-//!   format (no KASLR shift to take off);
+//!   format (no KASLR shift to take off). Where the package has none, or a placeholder (Debian
+//!   keeps the real one in the kernel's `-dbg` package), the image's own kallsyms tables give
+//!   the same list ([`symbol_table`](crate::symbol_table));
 //! * the banner (`linux_banner`, `Linux version <release> (...)\n`) is a string in the image.
 
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use std::io::Read;
 use crate::Error;
 use crate::btf::Btf;
 use crate::bundle::{self, Bundle, Uname};
+use crate::symbol_table::{self, AddressEncoding};
 
 /// BTF magic (0xeB9F) as stored by a little-endian kernel.
 const BTF_MAGIC_LE: [u8; 2] = [0x9f, 0xeb];
@@ -35,8 +38,9 @@ pub struct InstalledKernel<'a> {
     pub machine: &'a str,
     /// `/boot/vmlinuz-<release>`.
     pub vmlinuz: &'a [u8],
-    /// `/boot/System.map-<release>`.
-    pub system_map: &'a [u8],
+    /// `/boot/System.map-<release>`, when installed; without one, or when it lists no symbols,
+    /// the symbols come from the image's own kallsyms tables.
+    pub system_map: Option<&'a [u8]>,
     /// `/boot/config-<release>`, when installed.
     pub config: Option<&'a [u8]>,
 }
@@ -192,8 +196,45 @@ pub fn find_banner(image: &[u8], release: &str) -> Option<Vec<u8>> {
     Some(banner)
 }
 
-/// The bundle of an installed kernel, as if its running self had been asked.
-pub fn bundle(kernel: &InstalledKernel<'_>, captured_at: &str) -> Result<Bundle, Error> {
+/// Where an installed kernel's symbols came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymbolSource {
+    /// Its System.map.
+    SystemMap,
+    /// The kallsyms tables inside its image.
+    ImageTable {
+        /// How many symbols the table has.
+        symbols: usize,
+        /// How it stores their addresses.
+        encoding: AddressEncoding,
+    },
+}
+
+impl std::fmt::Display for SymbolSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SymbolSource::SystemMap => f.write_str("System.map"),
+            SymbolSource::ImageTable { symbols, encoding } => write!(
+                f,
+                "the kernel image's own kallsyms table ({symbols} symbols; addresses {})",
+                encoding.as_str()
+            ),
+        }
+    }
+}
+
+/// Whether a System.map lists symbols: Debian's placeholder is one line pointing elsewhere.
+fn lists_symbols(map: &[u8]) -> bool {
+    map.split(|&b| b == b'\n')
+        .any(|line| line.split(|&b| b == b' ').nth(2) == Some(b"_text"))
+}
+
+/// The bundle of an installed kernel, as if its running self had been asked, and where its
+/// symbols came from.
+pub fn bundle(
+    kernel: &InstalledKernel<'_>,
+    captured_at: &str,
+) -> Result<(Bundle, SymbolSource), Error> {
     let image = kernel_image(kernel.vmlinuz)?;
     let btf = find_btf(&image).expect("kernel_image returns an image with BTF");
     let banner = find_banner(&image, kernel.release).ok_or_else(|| {
@@ -202,10 +243,21 @@ pub fn bundle(kernel: &InstalledKernel<'_>, captured_at: &str) -> Result<Bundle,
             kernel.release
         ))
     })?;
+    let (symbols, source) = match kernel.system_map.filter(|m| lists_symbols(m)) {
+        Some(map) => (map.to_vec(), SymbolSource::SystemMap),
+        None => {
+            let table = symbol_table::read(&image)?;
+            let source = SymbolSource::ImageTable {
+                symbols: table.symbols.len(),
+                encoding: table.encoding,
+            };
+            (table.system_map().into_bytes(), source)
+        }
+    };
     let mut files = BTreeMap::from([
         (bundle::VERSION.to_owned(), banner),
         (bundle::BTF.to_owned(), btf.to_vec()),
-        (bundle::KALLSYMS.to_owned(), kernel.system_map.to_vec()),
+        (bundle::KALLSYMS.to_owned(), symbols),
         (
             bundle::OSRELEASE.to_owned(),
             format!("{}\n", kernel.release).into_bytes(),
@@ -214,7 +266,7 @@ pub fn bundle(kernel: &InstalledKernel<'_>, captured_at: &str) -> Result<Bundle,
     if let Some(config) = kernel.config {
         files.insert(bundle::CONFIG.to_owned(), config.to_vec());
     }
-    Ok(Bundle::from_files(
+    let bundle = Bundle::from_files(
         files,
         captured_at,
         None,
@@ -225,7 +277,8 @@ pub fn bundle(kernel: &InstalledKernel<'_>, captured_at: &str) -> Result<Bundle,
             sysname: "Linux".to_owned(),
             version: String::new(),
         },
-    )?)
+    )?;
+    Ok((bundle, source))
 }
 
 #[cfg(test)]

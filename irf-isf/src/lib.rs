@@ -14,6 +14,7 @@
 //! - [`symbols`]: the C types of the globals Volatility reads, which BTF does not have.
 //! - [`builder`]: putting it together, with the banner Volatility identifies the kernel by.
 //! - [`image`]: the bundle of an installed kernel that is not running (vmlinuz, System.map).
+//! - [`symbol_table`]: the kernel's own kallsyms tables, read out of its image.
 //! - [`isf`]: the ISF document; [`xz`]: writing it as `.json.xz`.
 //!
 //! Without the default `build` feature the crate is only [`bundle`], which the static
@@ -31,6 +32,8 @@ pub mod image;
 pub mod isf;
 #[cfg(feature = "build")]
 pub mod kallsyms;
+#[cfg(feature = "build")]
+pub mod symbol_table;
 #[cfg(feature = "build")]
 pub mod symbols;
 #[cfg(feature = "build")]

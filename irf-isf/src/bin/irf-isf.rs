@@ -1,7 +1,8 @@
 //! `irf-isf`: builds a Volatility 3 ISF (`.json.xz`) for a kernel, from its installed files
-//! (`kernel`: the module factory's builders, for the kernels of an AMI's stream whose package
-//! ships a real System.map), from the running kernel itself (`live`: BTF and kallsyms, for the
-//! kernel a builder boots), or from a symbol bundle collected on a running host (`bundle`). Prints the file's SHA-256 in
+//! (`kernel`: the module factory's builders, for every kernel of an AMI's stream: the BTF and
+//! banner from its image, the symbols from its System.map or, without a real one, from the
+//! image's own kallsyms tables), from the running kernel itself (`live`: BTF and kallsyms), or
+//! from a symbol bundle collected on a running host (`bundle`). Prints the file's SHA-256 in
 //! `sha256sum` format on stdout; the builder's notes go to stderr.
 
 use std::fs;
@@ -23,7 +24,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// From an installed kernel: /boot/vmlinuz-R (its BTF and banner) and /boot/System.map-R.
+    /// From an installed kernel: /boot/vmlinuz-R (its BTF, banner and kallsyms tables) and
+    /// /boot/System.map-R when it lists symbols.
     Kernel {
         /// `uname -r` of the kernel.
         #[arg(long)]
@@ -31,9 +33,10 @@ enum Command {
         /// The kernel image (`/boot/vmlinuz-<release>`, or an uncompressed vmlinux).
         #[arg(long, value_name = "FILE")]
         vmlinuz: PathBuf,
-        /// The kernel's symbol map (`/boot/System.map-<release>`).
+        /// The kernel's symbol map (`/boot/System.map-<release>`); without it, or when it is a
+        /// placeholder, the symbols come from the kernel image's own kallsyms tables.
         #[arg(long, value_name = "FILE")]
-        system_map: PathBuf,
+        system_map: Option<PathBuf>,
         /// The kernel's config (`/boot/config-<release>`), when installed.
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
@@ -76,17 +79,18 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
         } => {
             let vmlinuz_bytes = read(&vmlinuz)?;
-            let map = read(&system_map)?;
+            let map = system_map.as_deref().map(read).transpose()?;
             let config = config.as_deref().map(read).transpose()?;
             let kernel = InstalledKernel {
                 release: &release,
                 machine: &machine,
                 vmlinuz: &vmlinuz_bytes,
-                system_map: &map,
+                system_map: map.as_deref(),
                 config: config.as_deref(),
             };
-            let bundle = image::bundle(&kernel, "installed")
+            let (bundle, source) = image::bundle(&kernel, "installed")
                 .map_err(|e| format!("{}: {e}", vmlinuz.display()))?;
+            eprintln!("irf-isf: symbols from {source}");
             (bundle, out)
         }
         Command::Live { out } => {
