@@ -5,7 +5,7 @@
 //! `/proc/version`, an installed kernel has in its package:
 //!
 //! * the BTF is a section of `vmlinux`, and `vmlinux` is inside `/boot/vmlinuz-<release>`:
-//!   compressed in an x86 bzImage (gzip, xz or LZ4 here; zstd is named, not read), or the
+//!   compressed in an x86 bzImage (gzip, xz, LZ4 or zstd), or the
 //!   whole file gzip-compressed (arm64 `Image.gz`), or not compressed at all. [`kernel_image`]
 //!   finds the stream, and [`find_btf`] the BTF blob by its header, checked with the BTF reader;
 //! * `/boot/System.map-<release>` lists the symbols at their link-time addresses, in kallsyms'
@@ -46,8 +46,8 @@ pub struct InstalledKernel<'a> {
 }
 
 /// The uncompressed kernel inside `vmlinuz`: the file itself when it already holds the BTF
-/// (uncompressed), else the first gzip or xz stream (at the start, or inside a bzImage) whose
-/// output does.
+/// (uncompressed), else the first gzip, xz, LZ4 or zstd stream (at the start, or inside a
+/// bzImage) whose output does.
 pub fn kernel_image(vmlinuz: &[u8]) -> Result<Vec<u8>, Error> {
     if find_btf(vmlinuz).is_some() {
         return Ok(vmlinuz.to_vec());
@@ -77,35 +77,25 @@ pub fn kernel_image(vmlinuz: &[u8]) -> Result<Vec<u8>, Error> {
             return Ok(out);
         }
     }
-    let unsupported: Vec<&str> = [("zstd", &ZSTD_MAGIC[..])]
-        .into_iter()
-        .filter(|(_, magic)| candidates(vmlinuz, magic).next().is_some())
-        .map(|(name, _)| name)
-        .collect();
-    Err(Error::Input(
-        if tried.is_empty() && !unsupported.is_empty() {
-            format!(
-                "the kernel image is compressed with {} (not read yet); pass the uncompressed vmlinux instead (the kernel tree's scripts/extract-vmlinux gives it)",
-                unsupported.join(" or ")
-            )
-        } else if tried.is_empty() {
-            "the kernel image holds no BTF and no gzip or xz stream: is it built with CONFIG_DEBUG_INFO_BTF?"
-            .to_owned()
-        } else {
-            format!(
-                "no BTF in the kernel image ({} stream(s) tried{}): is it built with CONFIG_DEBUG_INFO_BTF?",
-                tried.len(),
-                if unsupported.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "; it also has {} data, not read yet",
-                        unsupported.join(" and ")
-                    )
-                }
-            )
-        },
-    ))
+    for offset in candidates(vmlinuz, &ZSTD_MAGIC) {
+        tried.push("zstd");
+        let mut out = Vec::new();
+        if let Ok(mut decoder) = ruzstd::decoding::StreamingDecoder::new(&vmlinuz[offset..]) {
+            let _ = decoder.read_to_end(&mut out);
+        }
+        if find_btf(&out).is_some() {
+            return Ok(out);
+        }
+    }
+    Err(Error::Input(if tried.is_empty() {
+        "the kernel image holds no BTF and no gzip, xz, LZ4 or zstd stream: is it built with CONFIG_DEBUG_INFO_BTF? (an uncompressed vmlinux works too)".to_owned()
+    } else {
+        format!(
+            "no BTF in the kernel image ({} stream(s) tried: {}): is it built with CONFIG_DEBUG_INFO_BTF?",
+            tried.len(),
+            tried.join(", ")
+        )
+    }))
 }
 
 /// Largest block of the LZ4 legacy frame format (what the kernel's `lz4 -l` writes).
@@ -360,9 +350,24 @@ mod tests {
         }
         lz4.extend_from_slice(&1234u32.to_le_bytes());
         assert_eq!(kernel_image(&lz4).unwrap(), image());
-        let mut zstd = b"MZ ".to_vec();
-        zstd.extend_from_slice(&ZSTD_MAGIC);
-        let e = kernel_image(&zstd).unwrap_err().to_string();
-        assert!(e.contains("zstd") && e.contains("extract-vmlinux"), "{e}");
+        // A zstd frame, then the size the kernel appends and the rest of a bzImage.
+        let mut zstd = b"MZ setup ".to_vec();
+        zstd.extend_from_slice(&ruzstd::encoding::compress_to_vec(
+            &image()[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+        zstd.extend_from_slice(&1234u32.to_le_bytes());
+        assert_eq!(kernel_image(&zstd).unwrap(), image());
+        // A stream that decodes to something without BTF is named in the error.
+        let mut no_btf = b"MZ ".to_vec();
+        no_btf.extend_from_slice(&ruzstd::encoding::compress_to_vec(
+            &b"no types in here"[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        ));
+        let e = kernel_image(&no_btf).unwrap_err().to_string();
+        assert!(
+            e.contains("1 stream(s) tried: zstd") && e.contains("CONFIG_DEBUG_INFO_BTF"),
+            "{e}"
+        );
     }
 }

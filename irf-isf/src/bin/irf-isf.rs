@@ -69,7 +69,7 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let (bundle, out) = match cli.command {
+    let (bundle, out, source_note) = match cli.command {
         Command::Kernel {
             release,
             vmlinuz,
@@ -90,8 +90,9 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let (bundle, source) = image::bundle(&kernel, "installed")
                 .map_err(|e| format!("{}: {e}", vmlinuz.display()))?;
-            eprintln!("irf-isf: symbols from {source}");
-            (bundle, out)
+            let note = format!("symbols from {source}");
+            eprintln!("irf-isf: {note}");
+            (bundle, out, Some(note))
         }
         Command::Live { out } => {
             let dir = out.with_extension("bundle");
@@ -100,14 +101,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("collecting the running kernel's symbols: {e}"))?;
             let bundle = Bundle::load(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let _ = fs::remove_dir_all(&dir);
-            (bundle, out)
+            (bundle, out, None)
         }
         Command::Bundle { bundle, out } => (
             Bundle::load(&bundle).map_err(|e| format!("{}: {e}", bundle.display()))?,
             out,
+            None,
         ),
     };
-    let isf = irf_isf::build(&bundle).map_err(|e| e.to_string())?;
+    let mut isf = irf_isf::build(&bundle).map_err(|e| e.to_string())?;
+    // Where an installed kernel's symbols came from stays with the ISF.
+    isf.metadata.producer.irf.notes.extend(source_note);
     for note in &isf.metadata.producer.irf.notes {
         eprintln!("irf-isf: note: {note}");
     }
