@@ -19,6 +19,11 @@ use serde::{Deserialize, Serialize};
 /// which allow no `:` or `/` in keys).
 pub const BUILDER_TAG: &str = "IrfFactoryAmi";
 
+/// Image tag naming the AMI (of another region) that the factory's copy in its own region was
+/// made from: an AMI of another region is built from such a copy, and its manifest, modules and
+/// symbols are those of the original AMI id.
+pub const COPY_SOURCE_TAG: &str = "IrfFactorySourceAmi";
+
 /// Format version of [`FactoryManifest`] and [`BuildRequest`].
 pub const FORMAT: u32 = 1;
 
@@ -61,6 +66,10 @@ pub struct BuildRequest {
     pub requested_at: String,
     /// Who added it (the caller's ARN, or the event's source).
     pub requested_by: String,
+    /// The AMI's region when it is not the factory's: the factory copies it into its own
+    /// region and builds the copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// How a builder's run ended.

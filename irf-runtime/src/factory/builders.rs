@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::{
     Filter, InstanceType, LaunchTemplateSpecification, ResourceType, Tag, TagSpecification,
 };
-use irf_core::factory::BUILDER_TAG;
+use irf_core::factory::{BUILDER_TAG, COPY_SOURCE_TAG};
 
 use crate::error::{self, HandlerError, Result};
 
@@ -20,6 +20,19 @@ pub enum Image {
     /// Not visible to the factory's account in its region: private to another account,
     /// deregistered, or in another region.
     Invisible,
+}
+
+/// The factory's copy of an AMI of another region (tagged [`COPY_SOURCE_TAG`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copy {
+    /// The copy's id in the factory's region.
+    pub image_id: String,
+    /// `pending`, `available`, `failed`, ...
+    pub state: String,
+    /// Why EC2 says it failed, when it did.
+    pub reason: Option<String>,
+    /// The snapshots behind it.
+    pub snapshots: Vec<String>,
 }
 
 /// A builder instance (tagged [`BUILDER_TAG`]).
@@ -85,6 +98,119 @@ impl Fleet {
         }
     }
 
+    /// The factory's copy of `ami`, when it made one.
+    pub async fn copy_of(&self, ami: &str) -> Result<Option<Copy>> {
+        let out = self
+            .ec2
+            .describe_images()
+            .owners("self")
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{COPY_SOURCE_TAG}"))
+                    .values(ami)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ec2:DescribeImages (the copy of {ami})"), e))?;
+        // Deregistered copies linger in some listings; the newest live one counts.
+        let mut images: Vec<_> = out
+            .images()
+            .iter()
+            .filter(|i| i.state().is_none_or(|s| s.as_str() != "deregistered"))
+            .collect();
+        images.sort_by_key(|i| i.creation_date().unwrap_or_default().to_owned());
+        Ok(images.last().map(|i| Copy {
+            image_id: i.image_id().unwrap_or_default().to_owned(),
+            state: i
+                .state()
+                .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned()),
+            reason: i
+                .state_reason()
+                .and_then(|r| r.message())
+                .map(str::to_owned),
+            snapshots: i
+                .block_device_mappings()
+                .iter()
+                .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()))
+                .map(str::to_owned)
+                .collect(),
+        }))
+    }
+
+    /// Starts copying `ami` from `region` into the factory's region, tagged with its source.
+    /// The client token makes a retry return the same copy. `None` when `ami` is not visible
+    /// in `region` to the factory's account.
+    pub async fn copy_image(&self, ami: &str, region: &str) -> Result<Option<String>> {
+        let copied = self
+            .ec2
+            .copy_image()
+            .source_region(region)
+            .source_image_id(ami)
+            .name(format!("irf-factory-{ami}"))
+            .description(format!(
+                "IRF module factory: copy of {ami} from {region}, to build its LiME modules and symbols"
+            ))
+            .client_token(format!("irf-factory-copy-{ami}"))
+            .send()
+            .await;
+        let image_id = match copied {
+            Ok(out) => out.image_id().unwrap_or_default().to_owned(),
+            Err(e)
+                if matches!(
+                    error::code(&e),
+                    Some("InvalidAMIID.NotFound" | "InvalidAMIID.Unavailable")
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(error::aws(&format!("ec2:CopyImage {ami} from {region}"), e));
+            }
+        };
+        // Tagged apart from the copy so that a retry (same token, same copy) tags it too.
+        self.ec2
+            .create_tags()
+            .resources(&image_id)
+            .tags(Tag::builder().key(COPY_SOURCE_TAG).value(ami).build())
+            .tags(
+                Tag::builder()
+                    .key("Name")
+                    .value(format!("irf-factory-{ami}"))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ec2:CreateTags {image_id} (copy of {ami})"), e))?;
+        Ok(Some(image_id))
+    }
+
+    /// Deregisters a copy and deletes its snapshots.
+    pub async fn remove_copy(&self, copy: &Copy) -> Result<()> {
+        self.ec2
+            .deregister_image()
+            .image_id(&copy.image_id)
+            .send()
+            .await
+            .map_err(|e| error::aws(&format!("ec2:DeregisterImage {}", copy.image_id), e))?;
+        for snapshot in &copy.snapshots {
+            match self
+                .ec2
+                .delete_snapshot()
+                .snapshot_id(snapshot)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if error::code(&e) == Some("InvalidSnapshot.NotFound") => {}
+                Err(e) => {
+                    return Err(error::aws(&format!("ec2:DeleteSnapshot {snapshot}"), e));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Every builder EC2 still lists (terminated ones stay listed for about an hour).
     pub async fn builders(&self) -> Result<Vec<Builder>> {
         let mut out = Vec::new();
@@ -127,12 +253,15 @@ impl Fleet {
         Ok(out)
     }
 
-    /// Launches one builder for `ami` from the launch template (its id, `lt-...`, or its name), as `instance_type`. The client
-    /// token makes a retry (or a second caller) on the same `day` get the same instance.
+    /// Launches one builder for `ami` from the launch template (its id, `lt-...`, or its
+    /// name), as `instance_type`, booting `image_id` (`ami` itself, or the factory's copy of
+    /// it). The client token makes a retry (or a second caller) on the same `day` get the same
+    /// instance.
     pub async fn launch(
         &self,
         launch_template: &str,
         ami: &str,
+        image_id: &str,
         instance_type: &str,
         day: i64,
     ) -> Result<String> {
@@ -150,7 +279,7 @@ impl Fleet {
             .ec2
             .run_instances()
             .launch_template(template_spec(launch_template))
-            .image_id(ami)
+            .image_id(image_id)
             .instance_type(InstanceType::from(instance_type))
             .tag_specifications(tags)
             .min_count(1)

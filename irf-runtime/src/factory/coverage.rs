@@ -91,11 +91,13 @@ pub async fn running_instances(
 }
 
 /// The instances the factory does not cover, grouped by AMI: an instance is covered when its
-/// AMI's manifest gives the kernel the AMI boots both a module and an ISF.
+/// AMI's manifest gives the kernel the AMI boots both a module and an ISF. `home` is the
+/// factory's region: the fix for an AMI of another region names its `--region`.
 pub fn uncovered(
     list: &[(String, RequestSource)],
     manifests: &[StoredManifest],
     instances: &[RunningInstance],
+    home: &str,
 ) -> Vec<Uncovered> {
     let mut groups: BTreeMap<&str, Vec<&RunningInstance>> = BTreeMap::new();
     for i in instances {
@@ -146,10 +148,20 @@ pub fn uncovered(
                 Fallback::Kcore,
                 "in the factory's list, not built yet".to_owned(),
             ),
-            None => (
-                Fallback::Kcore,
-                format!("not in the factory's list: irf-synth modules build --ami {ami}"),
-            ),
+            None => {
+                let region = members
+                    .iter()
+                    .map(|i| i.region.as_str())
+                    .find(|r| *r != home)
+                    .map(|r| format!(" --region {r}"))
+                    .unwrap_or_default();
+                (
+                    Fallback::Kcore,
+                    format!(
+                        "not in the factory's list: irf-synth modules build --ami {ami}{region}"
+                    ),
+                )
+            }
         };
         let mut places: BTreeMap<String, usize> = BTreeMap::new();
         for i in &members {

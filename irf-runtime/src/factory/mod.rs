@@ -11,7 +11,10 @@
 //!   relaunched before tomorrow (one builder per AMI and day; the RunInstances client token
 //!   enforces the same on AWS's side);
 //! * otherwise the AMI's architecture (DescribeImages) picks the builder type and one builder is
-//!   launched from the hardened launch template.
+//!   launched from the hardened launch template. An AMI of another region (`modules build
+//!   --region`) is first copied into the factory's region (tagged with its source, one copy per
+//!   AMI): the builder boots the copy once it is available, tagged with the original id, so the
+//!   manifest, modules and symbols are the original AMI's. `modules forget` removes the copy.
 //!
 //! The watchdog ([`Factory::watchdog`]) terminates builders running past the build timeout and
 //! writes a `timed-out` manifest for them, so no builder outlives its budget even when its own
@@ -29,7 +32,7 @@ use irf_core::model::{BuilderTypes, Framework};
 
 use crate::aws::Aws;
 use crate::error::{self, Result};
-pub use builders::{Builder, Fleet, Image};
+pub use builders::{Builder, Copy, Fleet, Image};
 pub use store::{Store, StoredManifest};
 
 /// Seconds a built manifest stays current.
@@ -44,6 +47,8 @@ pub struct Settings {
     pub builder_types: BuilderTypes,
     /// Builders running longer than this (seconds) are terminated.
     pub build_timeout: i64,
+    /// The factory's region (the org's home region): AMIs of other regions are copied here.
+    pub region: String,
 }
 
 /// Where one AMI stands.
@@ -59,6 +64,13 @@ pub enum AmiStatus {
     Lost(Builder),
     /// A builder was launched by this call.
     Launched(Builder),
+    /// The AMI is of another region, and the factory's copy of it is not available yet.
+    Copying {
+        /// The copy in the factory's region.
+        copy_id: String,
+        /// The AMI's region.
+        from: String,
+    },
     /// The factory cannot build it (why, with the fix).
     Unavailable(String),
     /// Nothing stops a build: one should be launched.
@@ -75,6 +87,7 @@ impl AmiStatus {
             AmiStatus::Finished(m) => m.outcome.as_str(),
             AmiStatus::Lost(_) => "lost",
             AmiStatus::Launched(_) => "launched",
+            AmiStatus::Copying { .. } => "copying",
             AmiStatus::Unavailable(_) => "unavailable",
             AmiStatus::Due => "due",
         }
@@ -84,7 +97,10 @@ impl AmiStatus {
     pub fn settled(&self) -> bool {
         !matches!(
             self,
-            AmiStatus::Building(_) | AmiStatus::Launched(_) | AmiStatus::Due
+            AmiStatus::Building(_)
+                | AmiStatus::Launched(_)
+                | AmiStatus::Copying { .. }
+                | AmiStatus::Due
         )
     }
 }
@@ -191,6 +207,7 @@ impl Factory {
                 launch_template: fw.names.resource("module-builder"),
                 builder_types: fw.module_factory.builder_types.clone(),
                 build_timeout: i64::from(fw.module_factory.build_timeout_minutes) * 60,
+                region: region.to_owned(),
             },
         })
     }
@@ -233,12 +250,64 @@ impl Factory {
         Ok(out)
     }
 
+    /// The image a builder for `ami` boots: `ami` itself, or for an AMI of another region the
+    /// factory's copy of it once available (the copy is started here when there is none).
+    /// `Err` carries the status to report instead of launching.
+    async fn bootable(&self, ami: &str) -> Result<std::result::Result<String, AmiStatus>> {
+        let region = self
+            .store
+            .request_for(ami)
+            .await?
+            .and_then(|r| r.region)
+            .filter(|r| *r != self.settings.region);
+        let Some(region) = region else {
+            return Ok(Ok(ami.to_owned()));
+        };
+        let copy = match self.fleet.copy_of(ami).await? {
+            Some(copy) => copy,
+            None => {
+                let Some(copy_id) = self.fleet.copy_image(ami, &region).await? else {
+                    return Ok(Err(AmiStatus::Unavailable(format!(
+                        "{ami} is not visible in {region} to the factory's account: share it with that account (ec2 modify-image-attribute --launch-permission) or check --region"
+                    ))));
+                };
+                tracing::info!(%ami, %region, %copy_id, "copying the AMI into the factory's region");
+                // The copy may be available at once (a small image, or the emulator).
+                match self.fleet.copy_of(ami).await? {
+                    Some(copy) => copy,
+                    None => {
+                        return Ok(Err(AmiStatus::Copying {
+                            copy_id,
+                            from: region,
+                        }));
+                    }
+                }
+            }
+        };
+        Ok(match copy.state.as_str() {
+            "available" => Ok(copy.image_id),
+            "pending" => Err(AmiStatus::Copying {
+                copy_id: copy.image_id,
+                from: region,
+            }),
+            state => Err(AmiStatus::Unavailable(format!(
+                "the factory's copy {} of {ami} (from {region}) is {state}{}: irf-synth modules forget --ami {ami} removes it, then build again",
+                copy.image_id,
+                copy.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ))),
+        })
+    }
+
     /// Launches a builder for `ami` with the type of its architecture.
     async fn launch(&self, ami: &str, now: i64) -> Result<AmiStatus> {
-        let architecture = match self.fleet.image(ami).await? {
+        let image_id = match self.bootable(ami).await? {
+            Ok(image_id) => image_id,
+            Err(status) => return Ok(status),
+        };
+        let architecture = match self.fleet.image(&image_id).await? {
             Image::Invisible => {
                 return Ok(AmiStatus::Unavailable(format!(
-                    "{ami} is not visible to the factory's account in its region: share it with that account (ec2 modify-image-attribute --launch-permission), or copy it into that region and build the copy"
+                    "{ami} is not visible to the factory's account in its region: share it with that account (ec2 modify-image-attribute --launch-permission), or, for an AMI of another region, build it with --region"
                 )));
             }
             Image::Visible { architecture, .. } => architecture,
@@ -254,11 +323,12 @@ impl Factory {
             .launch(
                 &self.settings.launch_template,
                 ami,
+                &image_id,
                 instance_type,
                 day_of(now),
             )
             .await?;
-        tracing::info!(%ami, %instance_id, %instance_type, %architecture, "module builder launched");
+        tracing::info!(%ami, %image_id, %instance_id, %instance_type, %architecture, "module builder launched");
         Ok(AmiStatus::Launched(Builder {
             instance_id,
             ami_id: ami.to_owned(),

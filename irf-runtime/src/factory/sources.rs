@@ -52,6 +52,7 @@ impl Factory {
                     .store
                     .request(
                         value,
+                        None,
                         RequestSource::ParameterWatch,
                         &format!("ssm:{name}"),
                         &rfc3339(now),
@@ -112,7 +113,7 @@ impl Factory {
                 };
                 let (_, new) = self
                     .store
-                    .request(ami, RequestSource::ImageBuilder, arn, &rfc3339(now))
+                    .request(ami, None, RequestSource::ImageBuilder, arn, &rfc3339(now))
                     .await?;
                 if new {
                     added.push(Added {

@@ -81,11 +81,26 @@ impl Store {
         Ok(out)
     }
 
-    /// Adds `ami` to the list; an AMI already requested keeps its first request (returned with
-    /// `false`).
+    /// `ami`'s request, when it was added outside org.toml.
+    pub async fn request_for(&self, ami: &str) -> Result<Option<BuildRequest>> {
+        let key = module_keys::factory_request(ami);
+        let Some((text, _)) = objects::text(&self.s3, &self.bucket, &key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            HandlerError::fatal(format!(
+                "s3://{}/{key} is not a build request ({e}); delete it or forget its AMI",
+                self.bucket
+            ))
+        })
+    }
+
+    /// Adds `ami` (of `region`, when not the factory's) to the list; an AMI already requested
+    /// keeps its first request (returned with `false`).
     pub async fn request(
         &self,
         ami: &str,
+        region: Option<&str>,
         source: RequestSource,
         requested_by: &str,
         now: &str,
@@ -102,6 +117,7 @@ impl Store {
             source,
             requested_at: now.to_owned(),
             requested_by: requested_by.to_owned(),
+            region: region.map(str::to_owned),
         };
         self.put_json(
             &key,

@@ -37,6 +37,7 @@ pub fn factory(aws: &Aws, env: &ModuleFactoryEnv<String>) -> Result<Factory> {
                 arm64: env.arm64_builder_type.clone(),
             },
             build_timeout: minutes * 60,
+            region: aws.home_region(),
         },
     })
 }

@@ -250,6 +250,18 @@ pub(super) fn template(fw: &Framework) -> Template {
         Statement::allow(&["ec2:DescribeInstances", "ec2:DescribeImages"])
             .sid("FindRunningBuildersAndImageArchitectures")
             .on_all(),
+        // An AMI of another region (modules build --region) is built from a copy made here.
+        Statement::allow(&["ec2:CopyImage"])
+            .sid("CopyAmisOfOtherRegionsHere")
+            .on([Expr::sub("arn:${AWS::Partition}:ec2:*::image/*")]),
+        Statement::allow(&["ec2:CreateTags"])
+            .sid("TagTheCopiesWithTheirSource")
+            .on([Expr::sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")])
+            .when(
+                "Null",
+                &format!("aws:RequestTag/{}", irf_core::factory::COPY_SOURCE_TAG),
+                Expr::s("false"),
+            ),
         Statement::allow(&["ec2:TerminateInstances"])
             .sid("WatchdogTerminatesOverdueBuilders")
             .on([Expr::sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*")])
@@ -345,6 +357,15 @@ pub(super) fn template(fw: &Framework) -> Template {
         Expr::strs(["EC2 Image Builder Image State Change"]),
     );
     image_pattern.insert("detail".to_owned(), Expr::Map(image_detail));
+    let mut copy_detail = IndexMap::new();
+    copy_detail.insert("State".to_owned(), Expr::strs(["available"]));
+    let mut copy_pattern = IndexMap::new();
+    copy_pattern.insert("source".to_owned(), Expr::strs(["aws.ec2"]));
+    copy_pattern.insert(
+        "detail-type".to_owned(),
+        Expr::strs(["EC2 AMI State Change"]),
+    );
+    copy_pattern.insert("detail".to_owned(), Expr::Map(copy_detail));
     for (id, slug, description, pattern, schedule) in [
         (
             "AmiListChangedRule",
@@ -365,6 +386,13 @@ pub(super) fn template(fw: &Framework) -> Template {
             "image-available",
             "Adds AMIs that EC2 Image Builder makes in this account and region to the list and builds them",
             Some(Expr::Map(image_pattern)),
+            None,
+        ),
+        (
+            "CopyAvailableRule",
+            "copy-available",
+            "Launches the builder for an AMI of another region once the factory's copy of it is available",
+            Some(Expr::Map(copy_pattern)),
             None,
         ),
     ] {

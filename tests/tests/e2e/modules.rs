@@ -626,6 +626,152 @@ async fn modules_build_list_and_forget_run_the_factory_without_a_stack_update() 
         "{why}"
     );
 
+    // An AMI of another region is built from the factory's copy in the home region.
+    let eu_ec2 =
+        aws_sdk_ec2::Client::new(&common::account(&endpoint, &a.security, "eu-west-1").await);
+    let far = x86_image(&eu_ec2, &x86, "irf-test-eu-west-1").await;
+    // Without --region it is not visible, and the failure names the fix.
+    let unseen = modules(
+        &endpoint,
+        &org_toml,
+        &["build", "--ami", &far, "--output", "json"],
+    );
+    assert_eq!(unseen.status.code(), Some(5));
+    let doc = json(&unseen);
+    assert_eq!(results(&doc), [(far.clone(), "failed".to_owned())]);
+    assert!(
+        doc["amis"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--region"),
+        "{doc}"
+    );
+    // Listed as a home-region AMI now: --region is refused until it is forgotten.
+    let relisted = modules(
+        &endpoint,
+        &org_toml,
+        &["build", "--ami", &far, "--region", "eu-west-1"],
+    );
+    assert_eq!(relisted.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&relisted.stderr);
+    assert!(
+        why.contains("as an AMI of us-east-1") && why.contains("nothing was added"),
+        "{why}"
+    );
+    let bad_region = modules(
+        &endpoint,
+        &org_toml,
+        &["build", "--ami", &far, "--region", "eu-middle-9"],
+    );
+    assert_eq!(bad_region.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_region.stderr).contains("not a region code"));
+    succeeded(modules(&endpoint, &org_toml, &["forget", "--ami", &far]));
+    let build_far = || {
+        json(&succeeded(modules(
+            &endpoint,
+            &org_toml,
+            &[
+                "build",
+                "--ami",
+                &far,
+                "--region",
+                "eu-west-1",
+                "--output",
+                "json",
+            ],
+        )))
+    };
+    let copied = build_far();
+    assert_eq!(
+        results(&copied),
+        [(far.clone(), "launched".to_owned())],
+        "{copied}"
+    );
+    let copy = factory
+        .fleet
+        .copy_of(&far)
+        .await
+        .unwrap()
+        .expect("the factory copied the AMI into its region");
+    assert_ne!(copy.image_id, far);
+    let far_builders: Vec<_> = builders(&ec2)
+        .await
+        .into_iter()
+        .filter(|b| b.0 == far)
+        .collect();
+    assert_eq!(far_builders.len(), 1, "{far_builders:?}");
+    let booted = ec2
+        .describe_instances()
+        .instance_ids(&far_builders[0].1)
+        .send()
+        .await
+        .unwrap()
+        .reservations()[0]
+        .instances()[0]
+        .image_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        booted, copy.image_id,
+        "the builder boots the copy, tagged with the original"
+    );
+    assert_eq!(
+        far_builders[0].2, "t3.large",
+        "typed by the copy's architecture"
+    );
+    // Again: no second copy, no second builder.
+    let again = build_far();
+    assert_eq!(results(&again), [(far.clone(), "building".to_owned())]);
+    let copies = ec2
+        .describe_images()
+        .owners("self")
+        .filters(
+            Filter::builder()
+                .name("tag:IrfFactorySourceAmi")
+                .values(&far)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copies.images().len(), 1);
+    assert_eq!(
+        builders(&ec2)
+            .await
+            .into_iter()
+            .filter(|b| b.0 == far)
+            .count(),
+        1
+    );
+    // The builder's manifest is the original AMI's; forget removes the copy.
+    factory
+        .store
+        .put_manifest(&manifest(
+            &far,
+            &far_builders[0].1,
+            "t3.large",
+            vec![kernel("6.1.100-eu", true, true)],
+        ))
+        .await
+        .unwrap();
+    ec2.terminate_instances()
+        .instance_ids(&far_builders[0].1)
+        .send()
+        .await
+        .unwrap();
+    let current = build_far();
+    assert_eq!(results(&current), [(far.clone(), "skipped".to_owned())]);
+    let forgot = succeeded(modules(&endpoint, &org_toml, &["forget", "--ami", &far]));
+    let said = String::from_utf8_lossy(&forgot.stdout).into_owned();
+    assert!(
+        said.contains(&format!(
+            "the factory's copy {} deregistered",
+            copy.image_id
+        )),
+        "{said}"
+    );
+    assert_eq!(factory.fleet.copy_of(&far).await.unwrap(), None);
+
     // The watchdog: a builder past the build timeout is terminated and reported timed out.
     let slow = x86_image(&ec2, &x86, "irf-test-slow").await;
     let now = std::time::SystemTime::now()

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use irf_core::factory::RequestSource;
+use irf_core::region::Region;
 use irf_runtime::factory::{AmiStatus, rfc3339};
 
 use super::report::AmiReport;
@@ -19,7 +20,8 @@ pub(crate) struct BuildArgs {
     /// An AMI id (repeat for more).
     #[arg(long = "ami", value_name = "AMI", required = true)]
     amis: Vec<String>,
-    /// Region of the AMIs: the factory's (the org's home region) unless given.
+    /// Region of the AMIs: the factory's (the org's home region) unless given. AMIs of another
+    /// region are copied into the factory's region and built from the copy.
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
     /// Follow the builds until each AMI is built, failed or skipped.
@@ -39,17 +41,38 @@ impl BuildArgs {
     async fn build(&self, amis: Vec<String>) -> anyhow::Result<()> {
         let c = self.factory.connect().await?;
         let home = c.fw.home_region().as_str();
-        if let Some(region) = self.region.as_deref()
-            && region != home
-        {
-            bail!(
-                "--region {region}: the factory builds in the org's home region {home}, and AMI ids are regional; copy the AMI there (aws ec2 copy-image --source-region {region} --source-image-id AMI --region {home} --name NAME) and build the copy"
-            );
-        }
+        // An AMI of another region is built from the factory's copy of it.
+        let region = match self.region.as_deref() {
+            Some(r) if Region::lookup(r).is_none() => bail!(
+                "--region {r:?}: not a region code IRF knows (such as eu-west-1); nothing was added"
+            ),
+            Some(r) if r != home => Some(r),
+            _ => None,
+        };
         let factory = &c.factory;
         let bucket = factory.store.bucket().to_owned();
         let caller = c.aws.caller_arn().await?;
         let configured = factory.config_list.amis().await?;
+        if let Some(r) = region
+            && let Some(ami) = amis.iter().find(|a| configured.contains(a))
+        {
+            bail!(
+                "{ami} is listed in {} ([module_factory] amis), which are AMIs of the home region {home}, not of --region {r}; nothing was added",
+                self.factory.config.path.display()
+            );
+        }
+        // An AMI listed as another region's is refused before anything is added.
+        for ami in &amis {
+            if let Some(request) = factory.store.request_for(ami).await? {
+                let listed = request.region.as_deref().unwrap_or(home);
+                if listed != region.unwrap_or(home) {
+                    bail!(
+                        "{ami} is already in the factory's list as an AMI of {listed}: irf-synth modules forget --ami {ami} first to build it from {}; nothing was added",
+                        region.unwrap_or(home)
+                    );
+                }
+            }
+        }
         let started = now();
         for ami in &amis {
             if configured.contains(ami) {
@@ -57,10 +80,10 @@ impl BuildArgs {
             }
             let (request, added) = factory
                 .store
-                .request(ami, RequestSource::Cli, &caller, &rfc3339(started))
+                .request(ami, region, RequestSource::Cli, &caller, &rfc3339(started))
                 .await?;
             if added {
-                tracing::info!(%ami, "added to the factory's list");
+                tracing::info!(%ami, region = region.unwrap_or(home), "added to the factory's list");
             } else {
                 tracing::info!(%ami, since = %request.requested_at, by = %request.requested_by, "already in the factory's list");
             }
@@ -109,12 +132,20 @@ impl BuildArgs {
                 tokio::time::sleep(poll).await;
                 let t = now();
                 factory.watchdog(t).await?;
-                let waiting: Vec<String> = statuses
-                    .iter()
-                    .filter(|(_, s)| !s.settled())
-                    .map(|(a, _)| a.clone())
-                    .collect();
-                for (ami, status) in factory.reconcile(&waiting, t, false).await? {
+                // A copy that became available gets its builder now; the rest are followed.
+                let waiting_for = |copying: bool| -> Vec<String> {
+                    statuses
+                        .iter()
+                        .filter(|(_, s)| {
+                            !s.settled() && matches!(s, AmiStatus::Copying { .. }) == copying
+                        })
+                        .map(|(a, _)| a.clone())
+                        .collect()
+                };
+                let (copying, waiting) = (waiting_for(true), waiting_for(false));
+                let mut updates = factory.reconcile(&copying, t, true).await?;
+                updates.extend(factory.reconcile(&waiting, t, false).await?);
+                for (ami, status) in updates {
                     if status.label() != statuses[&ami].label() {
                         eprintln!(
                             "{}: {} after {} s",

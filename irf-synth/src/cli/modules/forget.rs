@@ -5,6 +5,7 @@ use anyhow::bail;
 use super::{FactoryArgs, parse_amis};
 
 /// Remove AMIs from the factory's list; their modules, symbols and manifests stay in the bucket.
+/// The factory's copy of an AMI of another region is deregistered and its snapshots deleted.
 /// AMIs listed in org.toml stay until they are removed there and deployed.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ForgetArgs {
@@ -28,6 +29,14 @@ impl ForgetArgs {
                 );
             }
             for ami in &amis {
+                if let Some(copy) = c.factory.fleet.copy_of(ami).await? {
+                    c.factory.fleet.remove_copy(&copy).await?;
+                    println!(
+                        "{ami}: the factory's copy {} deregistered, {} snapshot(s) deleted",
+                        copy.image_id,
+                        copy.snapshots.len()
+                    );
+                }
                 if c.factory.store.forget(ami).await? {
                     println!("{ami}: forgotten (its modules and symbols stay)");
                 } else {

@@ -33,7 +33,8 @@ impl ListArgs {
                 })
                 .collect();
         let instances = coverage::running_instances(&c.aws, &c.role_name, &targets).await?;
-        let uncovered = coverage::uncovered(&list, &manifests, &instances);
+        let uncovered =
+            coverage::uncovered(&list, &manifests, &instances, c.fw.home_region().as_str());
         if self.factory.output == Output::Json {
             let amis: Vec<serde_json::Value> = list
                 .iter()

@@ -8,7 +8,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub(crate) struct AmiReport {
     pub(crate) ami: String,
-    /// `built`, `skipped`, `failed`, `partial`, `building`, `launched`.
+    /// `built`, `skipped`, `failed`, `partial`, `building`, `launched`, `copying`.
     pub(crate) result: &'static str,
     /// Why (failed), or what is going on (building, launched, skipped).
     pub(crate) detail: String,
@@ -115,6 +115,14 @@ impl AmiReport {
                 "launched",
                 format!("builder {} ({})", b.instance_id, b.instance_type),
                 Some(&b.instance_id),
+                Vec::new(),
+            ),
+            AmiStatus::Copying { copy_id, from } => r(
+                "copying",
+                format!(
+                    "an AMI of {from}: the factory's copy {copy_id} is not available yet; its builder starts when it is"
+                ),
+                None,
                 Vec::new(),
             ),
             AmiStatus::Due => r("due", "not launched".to_owned(), None, Vec::new()),
