@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::Filter;
-use irf_core::factory::RequestSource;
+use irf_core::factory::{KernelBuild, RequestSource};
 use serde::Serialize;
 
 use super::StoredManifest;
+use super::inventory::InventoryKernels;
 use crate::aws::Aws;
 use crate::error::{self, Result};
 
@@ -37,11 +38,15 @@ pub enum Fallback {
     None,
 }
 
-/// Running instances of one AMI that the factory does not cover.
+/// Running instances of one AMI (and kernel, where SSM Inventory knows it) that the factory
+/// does not cover.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Uncovered {
     /// The AMI.
     pub ami_id: String,
+    /// The newest kernel installed on these instances, when SSM Inventory lists it (the
+    /// verdict is about that kernel, not the AMI's).
+    pub kernel: Option<String>,
     /// What a capture does today.
     pub fallback: Fallback,
     /// Why, with the fix.
@@ -90,25 +95,114 @@ pub async fn running_instances(
     Ok(out)
 }
 
-/// The instances the factory does not cover, grouped by AMI: an instance is covered when its
-/// AMI's manifest gives the kernel the AMI boots both a module and an ISF. `home` is the
-/// factory's region: the fix for an AMI of another region names its `--region`.
+/// The instances the factory does not cover, grouped by AMI (and by kernel where SSM Inventory
+/// knows it). An instance whose installed kernels Inventory lists is judged by the newest: covered
+/// when any AMI's manifest built that kernel a module and an ISF (modules are filed by
+/// distribution and kernel, not by AMI). Others are judged by their AMI: covered when its
+/// manifest gives the kernel the AMI boots both. `home` is the factory's region: the fix for an
+/// AMI of another region names its `--region`.
 pub fn uncovered(
     list: &[(String, RequestSource)],
     manifests: &[StoredManifest],
     instances: &[RunningInstance],
     home: &str,
+    inventory: &InventoryKernels,
 ) -> Vec<Uncovered> {
-    let mut groups: BTreeMap<&str, Vec<&RunningInstance>> = BTreeMap::new();
+    type Group<'a> = (Fallback, String, Vec<&'a RunningInstance>);
+    let mut groups: BTreeMap<(&str, Option<&str>), Group<'_>> = BTreeMap::new();
     for i in instances {
-        groups.entry(&i.ami_id).or_default().push(i);
+        let kernel = inventory.newest(&i.instance_id);
+        let key = (i.ami_id.as_str(), kernel);
+        if let Some(group) = groups.get_mut(&key) {
+            group.2.push(i);
+            continue;
+        }
+        let verdict = match kernel {
+            Some(k) => by_kernel(k, &i.ami_id, manifests),
+            None => by_ami(i, list, manifests, home),
+        };
+        if let Some((fallback, reason)) = verdict {
+            groups.insert(key, (fallback, reason, vec![i]));
+        }
     }
-    let mut out = Vec::new();
-    for (ami, members) in groups {
-        let manifest = manifests.iter().find(|m| m.manifest.ami_id == ami);
-        let listed = list.iter().any(|(a, _)| a == ami);
-        let (fallback, reason) = match manifest.map(|m| (&m.manifest, m.manifest.boot_kernel())) {
-            Some((_, Some(k))) if k.covered() => continue,
+    groups
+        .into_iter()
+        .map(|((ami, kernel), (fallback, reason, members))| {
+            let mut places: BTreeMap<String, usize> = BTreeMap::new();
+            for i in &members {
+                *places
+                    .entry(format!("{}/{}", i.account, i.region))
+                    .or_default() += 1;
+            }
+            Uncovered {
+                ami_id: ami.to_owned(),
+                kernel: kernel.map(str::to_owned),
+                fallback,
+                reason,
+                places,
+                instances: members.iter().map(|i| i.instance_id.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+/// What a capture of an instance running `kernel` does today, `None` when it is covered.
+fn by_kernel(kernel: &str, ami: &str, manifests: &[StoredManifest]) -> Option<(Fallback, String)> {
+    let builds: Vec<&KernelBuild> = manifests
+        .iter()
+        .flat_map(|m| &m.manifest.kernels)
+        .filter(|b| b.release == kernel)
+        .collect();
+    let which = format!("kernel {kernel} (its newest installed, from SSM Inventory)");
+    let error = || {
+        builds
+            .iter()
+            .find_map(|b| b.error.as_deref())
+            .unwrap_or("not built")
+            .to_owned()
+    };
+    if builds.iter().any(|b| b.covered()) {
+        None
+    } else if builds.iter().any(|b| b.module.is_some()) {
+        Some((
+            Fallback::IsfFromBundle,
+            format!(
+                "{which} has a module but no ISF; the capture builds one from its own symbol bundle"
+            ),
+        ))
+    } else if builds.iter().any(|b| b.kcore == Some(false)) {
+        Some((
+            Fallback::None,
+            format!("{which} has no module ({}) and no /proc/kcore", error()),
+        ))
+    } else if !builds.is_empty() {
+        Some((
+            Fallback::Kcore,
+            format!("{which} has no module ({})", error()),
+        ))
+    } else {
+        Some((
+            Fallback::Kcore,
+            format!(
+                "{which} is in no build of the factory: irf-synth modules build --ami {ami} builds the newest kernels of its stream"
+            ),
+        ))
+    }
+}
+
+/// What a capture of `instance` does today judged by its AMI, `None` when it is covered.
+fn by_ami(
+    instance: &RunningInstance,
+    list: &[(String, RequestSource)],
+    manifests: &[StoredManifest],
+    home: &str,
+) -> Option<(Fallback, String)> {
+    let ami = instance.ami_id.as_str();
+    let manifest = manifests.iter().find(|m| m.manifest.ami_id == ami);
+    let listed = list.iter().any(|(a, _)| a == ami);
+    Some(
+        match manifest.map(|m| (&m.manifest, m.manifest.boot_kernel())) {
+            Some((_, Some(k))) if k.covered() => return None,
             Some((_, Some(k))) if k.module.is_some() => (
                 Fallback::IsfFromBundle,
                 format!(
@@ -149,12 +243,11 @@ pub fn uncovered(
                 "in the factory's list, not built yet".to_owned(),
             ),
             None => {
-                let region = members
-                    .iter()
-                    .map(|i| i.region.as_str())
-                    .find(|r| *r != home)
-                    .map(|r| format!(" --region {r}"))
-                    .unwrap_or_default();
+                let region = if instance.region == home {
+                    String::new()
+                } else {
+                    format!(" --region {}", instance.region)
+                };
                 (
                     Fallback::Kcore,
                     format!(
@@ -162,20 +255,6 @@ pub fn uncovered(
                     ),
                 )
             }
-        };
-        let mut places: BTreeMap<String, usize> = BTreeMap::new();
-        for i in &members {
-            *places
-                .entry(format!("{}/{}", i.account, i.region))
-                .or_default() += 1;
-        }
-        out.push(Uncovered {
-            ami_id: ami.to_owned(),
-            fallback,
-            reason,
-            places,
-            instances: members.iter().map(|i| i.instance_id.clone()).collect(),
-        });
-    }
-    out
+        },
+    )
 }

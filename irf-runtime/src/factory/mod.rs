@@ -22,6 +22,7 @@
 
 pub mod builders;
 pub mod coverage;
+pub mod inventory;
 pub mod sources;
 pub mod store;
 

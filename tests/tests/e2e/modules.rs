@@ -527,6 +527,24 @@ async fn modules_build_list_and_forget_run_the_factory_without_a_stack_update() 
     }
     let listed = succeeded(modules(&endpoint, &org_toml, &["list", "--output", "json"]));
     let doc = json(&listed);
+    // The emulator implements no SSM Inventory: each account-region says so once, with the
+    // call that failed, and its instances are judged by their AMI (the verdicts by Inventory
+    // kernel are unit-tested against a stand-in, factory::inventory).
+    let unreadable = doc["inventory"]["unreadable"].as_object().unwrap();
+    for place in [
+        format!("{}/us-east-1", a.payments),
+        format!("{}/eu-west-1", a.payments),
+        format!("{}/eu-west-1", a.data),
+    ] {
+        assert!(
+            unreadable[&place]
+                .as_str()
+                .unwrap()
+                .contains("ssm:ListInventoryEntries"),
+            "{place}: {unreadable:?}"
+        );
+    }
+    assert_eq!(doc["inventory"]["instances_with_kernels"], 0);
     let uncovered = doc["uncovered"].as_array().unwrap();
     let by_ami = |ami: &str| uncovered.iter().find(|u| u["ami_id"] == ami).cloned();
     assert!(

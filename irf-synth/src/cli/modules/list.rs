@@ -1,6 +1,7 @@
 //! `irf-synth modules list`.
 
 use irf_runtime::factory::coverage::{self, Fallback};
+use irf_runtime::factory::inventory::{self, SsmInventory};
 
 use super::{FactoryArgs, Output};
 
@@ -33,8 +34,21 @@ impl ListArgs {
                 })
                 .collect();
         let instances = coverage::running_instances(&c.aws, &c.role_name, &targets).await?;
-        let uncovered =
-            coverage::uncovered(&list, &manifests, &instances, c.fw.home_region().as_str());
+        let kernels = inventory::survey(
+            &SsmInventory {
+                aws: &c.aws,
+                role: &c.role_name,
+            },
+            &instances,
+        )
+        .await;
+        let uncovered = coverage::uncovered(
+            &list,
+            &manifests,
+            &instances,
+            c.fw.home_region().as_str(),
+            &kernels,
+        );
         if self.factory.output == Output::Json {
             let amis: Vec<serde_json::Value> = list
                 .iter()
@@ -53,6 +67,10 @@ impl ListArgs {
                     "bucket": c.factory.store.bucket(),
                     "amis": amis,
                     "instances_surveyed": instances.len(),
+                    "inventory": {
+                        "instances_with_kernels": kernels.by_instance.len(),
+                        "unreadable": kernels.unreadable,
+                    },
                     "uncovered": uncovered,
                 }))?
             );
@@ -95,6 +113,13 @@ impl ListArgs {
             instances.len(),
             targets.len()
         );
+        println!(
+            "SSM Inventory listed the kernels of {} of them",
+            kernels.by_instance.len()
+        );
+        for (place, why) in &kernels.unreadable {
+            println!("  SSM Inventory unreadable in {place} (judged by AMI): {why}");
+        }
         if uncovered.is_empty() {
             println!("every running instance is covered");
         }
@@ -106,8 +131,12 @@ impl ListArgs {
             };
             let places: Vec<String> = u.places.iter().map(|(p, n)| format!("{p} ({n})")).collect();
             println!(
-                "  {}: {} instance(s) {}: {fate}: {}",
+                "  {}{}: {} instance(s) {}: {fate}: {}",
                 u.ami_id,
+                u.kernel
+                    .as_deref()
+                    .map(|k| format!(" kernel {k}"))
+                    .unwrap_or_default(),
                 u.instances.len(),
                 places.join(", "),
                 u.reason
