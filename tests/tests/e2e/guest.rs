@@ -133,8 +133,28 @@ fn guest_digests(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Volatility's record of the ISFs it validated (by content hash), in its cache directory.
+const VALIDATED: &str = "valid_isf.hashcache";
+
+/// Guards the shared record of validated ISFs.
+static VALIDATIONS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The hashes in a Volatility validation record (a JSON list), none when it is absent.
+fn validated(path: &Path) -> std::collections::BTreeSet<String> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// Runs a Volatility plugin on `image` with the symbols in `symbols` only (no downloads) and
 /// returns its JSON rows.
+///
+/// Volatility's cache directory holds the ISFs it validated (validating a kernel's takes
+/// minutes, so `cache` is shared by every run) and an index of the symbol files it was last
+/// shown. Tests run Volatility in parallel, each with its own symbol directory, and one run's
+/// index update drops another's entries, which then looks for a deleted directory's ISF. So each
+/// run gets a cache directory of its own, seeded with the shared validations and merged back.
 pub(crate) fn volatility(
     vol: &Path,
     symbols: &Path,
@@ -142,9 +162,16 @@ pub(crate) fn volatility(
     image: &Path,
     plugin: &str,
 ) -> Vec<Value> {
+    let run_cache = tempfile::tempdir().unwrap();
+    {
+        let _shared = VALIDATIONS.lock().unwrap();
+        if cache.join(VALIDATED).exists() {
+            std::fs::copy(cache.join(VALIDATED), run_cache.path().join(VALIDATED)).unwrap();
+        }
+    }
     let out = Command::new(vol)
         .args(["--offline", "-q", "-r", "json", "--cache-path"])
-        .arg(cache)
+        .arg(run_cache.path())
         .arg("-s")
         .arg(symbols)
         .arg("-f")
@@ -152,6 +179,16 @@ pub(crate) fn volatility(
         .arg(plugin)
         .output()
         .expect("vol runs");
+    {
+        let _shared = VALIDATIONS.lock().unwrap();
+        let mut all = validated(&cache.join(VALIDATED));
+        let before = all.len();
+        all.extend(validated(&run_cache.path().join(VALIDATED)));
+        if all.len() > before {
+            std::fs::create_dir_all(cache).unwrap();
+            std::fs::write(cache.join(VALIDATED), serde_json::to_vec(&all).unwrap()).unwrap();
+        }
+    }
     assert!(
         out.status.success(),
         "vol {plugin} on {} failed ({}):\n{}",
