@@ -31,6 +31,8 @@ use irf_core::factory::{
 };
 use irf_core::model::{BuilderTypes, Framework};
 
+use aws_config::SdkConfig;
+
 use crate::aws::Aws;
 use crate::error::{self, Result};
 pub use builders::{Builder, Copy, Fleet, Image};
@@ -192,25 +194,44 @@ pub fn parse_list(value: &str) -> Vec<String> {
 }
 
 impl Factory {
+    /// The factory whose bucket, AMI list parameter and EC2 `conf` reaches (the security
+    /// account, home region).
+    pub fn new(
+        aws: &Aws,
+        conf: &SdkConfig,
+        modules_bucket: &str,
+        ami_parameter: &str,
+        settings: Settings,
+    ) -> Factory {
+        Factory {
+            store: Store::new(aws.s3(conf), modules_bucket),
+            fleet: Fleet::new(aws.ec2(conf)),
+            config_list: ConfigList {
+                ssm: aws.ssm(conf),
+                parameter: ami_parameter.to_owned(),
+            },
+            settings,
+        }
+    }
+
     /// The factory of an org, reached from `aws` with `role_name` in the security account
-    /// (the base credentials when they are that account's), configured from org.toml.
+    /// (the base credentials when they are that account's), configured from org.toml (the
+    /// deployed factory's own handler is configured from its environment instead).
     pub async fn for_org(aws: &Aws, role_name: &str, fw: &Framework) -> Result<Factory> {
         let region = fw.home_region().as_str();
         let conf = aws.account(fw.security.as_str(), role_name, region).await?;
-        Ok(Factory {
-            store: Store::new(aws.s3(&conf), fw.names.modules_bucket()),
-            fleet: Fleet::new(aws.ec2(&conf)),
-            config_list: ConfigList {
-                ssm: aws.ssm(&conf),
-                parameter: fw.names.factory_amis_parameter(),
-            },
-            settings: Settings {
+        Ok(Factory::new(
+            aws,
+            &conf,
+            &fw.names.modules_bucket(),
+            &fw.names.factory_amis_parameter(),
+            Settings {
                 launch_template: fw.names.resource("module-builder"),
                 builder_types: fw.module_factory.builder_types.clone(),
                 build_timeout: i64::from(fw.module_factory.build_timeout_minutes) * 60,
                 region: region.to_owned(),
             },
-        })
+        ))
     }
 
     /// The whole list: org.toml's AMIs (the parameter), then those requested without a stack

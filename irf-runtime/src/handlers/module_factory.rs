@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::error::{HandlerError, Result};
-use crate::factory::{AmiStatus, ConfigList, Factory, Fleet, Settings, Store};
+use crate::factory::{AmiStatus, Factory, Settings};
 
 /// The factory the environment describes, in the home region of `aws`.
 pub fn factory(aws: &Aws, env: &ModuleFactoryEnv<String>) -> Result<Factory> {
@@ -23,14 +23,12 @@ pub fn factory(aws: &Aws, env: &ModuleFactoryEnv<String>) -> Result<Factory> {
             env.build_timeout_minutes
         ))
     })?;
-    Ok(Factory {
-        store: Store::new(aws.s3(&conf), &env.modules_bucket),
-        fleet: Fleet::new(aws.ec2(&conf)),
-        config_list: ConfigList {
-            ssm: aws.ssm(&conf),
-            parameter: env.ami_parameter.clone(),
-        },
-        settings: Settings {
+    Ok(Factory::new(
+        aws,
+        &conf,
+        &env.modules_bucket,
+        &env.ami_parameter,
+        Settings {
             launch_template: env.launch_template_id.clone(),
             builder_types: BuilderTypes {
                 x86_64: env.x86_64_builder_type.clone(),
@@ -39,7 +37,7 @@ pub fn factory(aws: &Aws, env: &ModuleFactoryEnv<String>) -> Result<Factory> {
             build_timeout: minutes * 60,
             region: aws.home_region(),
         },
-    })
+    ))
 }
 
 /// Adds the watched parameters' AMIs (and an available Image Builder image's), runs the

@@ -75,43 +75,38 @@ impl<R: CommandRunner> Memory<R> {
             &preflight.os_version_id,
             &preflight.kernel,
         );
-        let factory = self.factory_isf(&factory_key).await?;
-        let bundle = match self
-            .collect_bundle(case, capture, receipts, custody)
-            .await?
-        {
-            Ok(bundle) => Some(bundle),
-            Err(reason) => match &factory {
-                FactoryIsf::Usable { .. } => {
-                    self.missing(case, capture, custody, reason).await?;
-                    None
-                }
-                _ => return self.missing(case, capture, custody, reason).await,
-            },
+        // The factory's ISF with its digest, or why it is not used.
+        let factory = match self.factory_isf(&factory_key).await? {
+            FactoryIsf::Usable { bytes, sha256 } => Ok((bytes, sha256)),
+            FactoryIsf::Absent => Err(format!(
+                "the module factory has no ISF for it at s3://{}/{factory_key}",
+                self.modules_bucket
+            )),
+            FactoryIsf::Mismatch(why) => Err(why),
         };
+        let bundle = self
+            .collect_bundle(case, capture, receipts, custody)
+            .await?;
         let sources = sources(case, capture);
         let (compressed, record) = match (factory, bundle) {
-            (FactoryIsf::Usable { bytes, sha256 }, _) => {
+            (Err(_), Err(reason)) => return self.missing(case, capture, custody, reason).await,
+            (Ok((bytes, sha256)), bundle) => {
+                // A missing bundle is recorded; the factory's ISF still opens the image.
+                if let Err(reason) = bundle {
+                    self.missing(case, capture, custody, reason).await?;
+                }
                 let mut sources = sources;
                 sources.insert(
                     "factory_isf".to_owned(),
                     format!("s3://{}/{factory_key}", self.modules_bucket),
                 );
                 let reason = format!(
-                    "Volatility 3 ISF for kernel {} of {} {} from the module factory (s3://{}/{factory_key}, SHA-256 {sha256} as its sidecar lists), built there from the kernel's BTF and System.map",
+                    "Volatility 3 ISF for kernel {} of {} {} from the module factory (s3://{}/{factory_key}, SHA-256 {sha256} as its sidecar lists), built there from the kernel's BTF and symbol table",
                     preflight.kernel, preflight.os_id, preflight.os_version_id, self.modules_bucket
                 );
                 (bytes, (ISF_FROM_FACTORY, "factory", sources, reason))
             }
-            (factory, Some(bundle)) => {
-                let why_not_factory = match factory {
-                    FactoryIsf::Absent => format!(
-                        "the module factory has no ISF for it at s3://{}/{factory_key}",
-                        self.modules_bucket
-                    ),
-                    FactoryIsf::Mismatch(why) => why,
-                    FactoryIsf::Usable { .. } => unreachable!("matched above"),
-                };
+            (Err(why_not_factory), Ok(bundle)) => {
                 let isf = irf_isf::build(&bundle).map_err(|e| {
                     HandlerError::fatal(format!(
                         "no Volatility 3 ISF from the symbol bundle of kernel {}: {e}",
@@ -130,7 +125,6 @@ impl<R: CommandRunner> Memory<R> {
                 );
                 (compressed, (ISF_BUILT, "btf+kallsyms", sources, reason))
             }
-            (_, None) => unreachable!("a missing bundle without a factory ISF returned above"),
         };
         let (action, how, sources, reason) = record;
         let isf_key = evidence_keys::memory_isf(&case.case_id, &case.account, &case.instance_id);
