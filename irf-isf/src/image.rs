@@ -338,6 +338,56 @@ mod tests {
     }
 
     #[test]
+    fn the_symbols_come_from_a_real_system_map_else_from_the_image_tables() {
+        use crate::symbol_table::tests::{Placement, encode, symbols};
+        let table = symbols(true);
+        let mut vmlinux = image();
+        // The tables sit at word-aligned addresses, as in .rodata.
+        vmlinux.resize(vmlinux.len().next_multiple_of(8), 0);
+        vmlinux.extend_from_slice(&encode(
+            &table,
+            AddressEncoding::AbsolutePercpu,
+            Placement::BeforeNames,
+        ));
+        let placeholder =
+            b"ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package\n";
+        let real = b"ffffffff81000000 T _text\nffffffff82600000 D init_task\n";
+        assert!(!lists_symbols(placeholder) && lists_symbols(real));
+        let kernel = |system_map| InstalledKernel {
+            release: "6.1.0-41-cloud-amd64",
+            machine: "x86_64",
+            vmlinuz: &vmlinux,
+            system_map,
+            config: None,
+        };
+        for map in [None, Some(&placeholder[..])] {
+            let (bundle, source) = bundle(&kernel(map), "installed").unwrap();
+            assert_eq!(
+                source,
+                SymbolSource::ImageTable {
+                    symbols: table.len(),
+                    encoding: AddressEncoding::AbsolutePercpu
+                }
+            );
+            let kallsyms =
+                String::from_utf8(bundle.file(bundle::KALLSYMS).unwrap().to_vec()).unwrap();
+            assert!(
+                kallsyms.contains("ffffffff82600000 D init_task\n"),
+                "{kallsyms}"
+            );
+            assert!(
+                source
+                    .to_string()
+                    .contains(&format!("kallsyms table ({} symbols", table.len())),
+                "{source}"
+            );
+        }
+        let (bundle, source) = bundle(&kernel(Some(real)), "installed").unwrap();
+        assert_eq!(source, SymbolSource::SystemMap);
+        assert_eq!(bundle.file(bundle::KALLSYMS).unwrap(), real);
+    }
+
+    #[test]
     fn an_image_without_btf_says_why() {
         let e = kernel_image(b"MZ nothing here").unwrap_err().to_string();
         assert!(e.contains("CONFIG_DEBUG_INFO_BTF"), "{e}");

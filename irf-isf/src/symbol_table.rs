@@ -393,12 +393,12 @@ fn plausible(addresses: &[u64], names: &[(char, String)], encoding: AddressEncod
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Where the encoder puts the addresses.
     #[derive(Clone, Copy)]
-    enum Placement {
+    pub(crate) enum Placement {
         BeforeNames,
         AfterTokenIndex,
     }
@@ -409,7 +409,7 @@ mod tests {
 
     /// The tables as `scripts/kallsyms.c` lays them out, with a token table of every printable
     /// byte plus one pair-like token (`\x01` = "init_").
-    fn encode(
+    pub(crate) fn encode(
         symbols: &[(u64, char, String)],
         encoding: AddressEncoding,
         placement: Placement,
@@ -510,7 +510,7 @@ mod tests {
         image
     }
 
-    fn symbols(percpu: bool) -> Vec<(u64, char, String)> {
+    pub(crate) fn symbols(percpu: bool) -> Vec<(u64, char, String)> {
         let mut symbols = Vec::new();
         if percpu {
             symbols.push((0, 'A', "fixed_percpu_data".to_owned()));
