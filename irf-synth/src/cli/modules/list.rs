@@ -118,7 +118,12 @@ impl ListArgs {
             kernels.by_instance.len()
         );
         for (place, why) in &kernels.unreadable {
-            println!("  SSM Inventory unreadable in {place} (judged by AMI): {why}");
+            // The whole error is in the JSON output; a line gets its start.
+            let mut short: String = why.chars().take(160).collect();
+            if short.len() < why.len() {
+                short.push_str(" ...");
+            }
+            println!("  SSM Inventory unreadable in {place} (judged by AMI): {short}");
         }
         if uncovered.is_empty() {
             println!("every running instance is covered");
