@@ -125,13 +125,21 @@ fn lz4_legacy(mut data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Offsets where `magic` starts in `data`.
-fn candidates<'a>(data: &'a [u8], magic: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    data.windows(magic.len())
+/// Offsets where `needle` starts in `haystack`, in order.
+pub(crate) fn occurrences<'a>(
+    haystack: &'a [u8],
+    needle: &'a [u8],
+) -> impl Iterator<Item = usize> + 'a {
+    haystack
+        .windows(needle.len())
         .enumerate()
-        .filter(move |(_, w)| *w == magic)
+        .filter(move |(_, w)| *w == needle)
         .map(|(i, _)| i)
-        .take(64)
+}
+
+/// The first offsets where a compression `magic` starts in `data` (a stream is tried at each).
+fn candidates<'a>(data: &'a [u8], magic: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    occurrences(data, magic).take(64)
 }
 
 /// The largest well-formed BTF blob in `image` (the kernel's own; modules' are not in it).

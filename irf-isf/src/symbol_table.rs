@@ -25,6 +25,7 @@
 //! table to the next, so a stray match fails one of them.
 
 use crate::Error;
+use crate::image::occurrences;
 
 /// The token expansions of `'0'` to `'9'`, consecutive in every token table.
 const DIGIT_TOKENS: &[u8] = b"0\x001\x002\x003\x004\x005\x006\x007\x008\x009\x00";
@@ -98,7 +99,7 @@ pub fn read(image: &[u8]) -> Result<SymbolTable, Error> {
     let mut token_tables = 0;
     let mut names_found = 0;
     let mut relocated_base = false;
-    for digits in find_all(image, DIGIT_TOKENS) {
+    for digits in occurrences(image, DIGIT_TOKENS) {
         let Some(tokens) = tokens_at(image, digits) else {
             continue;
         };
@@ -127,20 +128,6 @@ pub fn read(image: &[u8]) -> Result<SymbolTable, Error> {
         (_, 0) => "the kernel image has a kallsyms token table but no symbol names that decode with it; pass its System.map (from the kernel's debug package) instead".to_owned(),
         _ => "the kernel image's kallsyms names decode, but no base-relative or absolute address table matches them (newer kernels store addresses relative to each entry, not read yet); pass its System.map (from the kernel's debug package) instead".to_owned(),
     }))
-}
-
-/// Offsets where `needle` starts in `haystack`.
-fn find_all<'a>(haystack: &'a [u8], needle: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        let found = haystack
-            .get(at..)?
-            .windows(needle.len())
-            .position(|w| w == needle)?
-            + at;
-        at = found + 1;
-        Some(found)
-    })
 }
 
 fn u16_at(data: &[u8], at: usize) -> Option<u16> {

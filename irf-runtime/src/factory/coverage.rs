@@ -154,6 +154,20 @@ fn by_kernel(kernel: &str, ami: &str, manifests: &[StoredManifest]) -> Option<(F
         .filter(|b| b.release == kernel)
         .collect();
     let which = format!("kernel {kernel} (its newest installed, from SSM Inventory)");
+    if builds.is_empty() {
+        return Some((
+            Fallback::Kcore,
+            format!(
+                "{which} is in no build of the factory: irf-synth modules build --ami {ami} builds the newest kernels of its stream"
+            ),
+        ));
+    }
+    verdict(&which, &builds)
+}
+
+/// What a capture of a kernel (`which`, for the reason) does today, from the factory's builds
+/// of it (at least one); `None` when one built it a module and an ISF.
+fn verdict(which: &str, builds: &[&KernelBuild]) -> Option<(Fallback, String)> {
     let error = || {
         builds
             .iter()
@@ -175,17 +189,10 @@ fn by_kernel(kernel: &str, ami: &str, manifests: &[StoredManifest]) -> Option<(F
             Fallback::None,
             format!("{which} has no module ({}) and no /proc/kcore", error()),
         ))
-    } else if !builds.is_empty() {
-        Some((
-            Fallback::Kcore,
-            format!("{which} has no module ({})", error()),
-        ))
     } else {
         Some((
             Fallback::Kcore,
-            format!(
-                "{which} is in no build of the factory: irf-synth modules build --ami {ami} builds the newest kernels of its stream"
-            ),
+            format!("{which} has no module ({})", error()),
         ))
     }
 }
@@ -202,30 +209,7 @@ fn by_ami(
     let listed = list.iter().any(|(a, _)| a == ami);
     Some(
         match manifest.map(|m| (&m.manifest, m.manifest.boot_kernel())) {
-            Some((_, Some(k))) if k.covered() => return None,
-            Some((_, Some(k))) if k.module.is_some() => (
-                Fallback::IsfFromBundle,
-                format!(
-                    "kernel {} has a module but no ISF; the capture builds one from its own symbol bundle",
-                    k.release
-                ),
-            ),
-            Some((_, Some(k))) if k.kcore == Some(false) => (
-                Fallback::None,
-                format!(
-                    "kernel {} has no module ({}) and no /proc/kcore",
-                    k.release,
-                    k.error.as_deref().unwrap_or("not built")
-                ),
-            ),
-            Some((_, Some(k))) => (
-                Fallback::Kcore,
-                format!(
-                    "kernel {} has no module ({})",
-                    k.release,
-                    k.error.as_deref().unwrap_or("not built")
-                ),
-            ),
+            Some((_, Some(k))) => return verdict(&format!("kernel {}", k.release), &[k]),
             Some((m, None)) => (
                 Fallback::Kcore,
                 format!(

@@ -69,13 +69,7 @@ impl Store {
             let Some((text, _)) = objects::text(&self.s3, &self.bucket, &key).await? else {
                 continue; // forgotten between the listing and the read
             };
-            let request: BuildRequest = serde_json::from_str(&text).map_err(|e| {
-                HandlerError::fatal(format!(
-                    "s3://{}/{key} is not a build request ({e}); delete it or forget its AMI",
-                    self.bucket
-                ))
-            })?;
-            out.push(request);
+            out.push(self.parse_request(&key, &text)?);
         }
         out.sort_by(|a, b| a.requested_at.cmp(&b.requested_at));
         Ok(out)
@@ -87,7 +81,12 @@ impl Store {
         let Some((text, _)) = objects::text(&self.s3, &self.bucket, &key).await? else {
             return Ok(None);
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| {
+        self.parse_request(&key, &text).map(Some)
+    }
+
+    /// The request stored at `key`.
+    fn parse_request(&self, key: &str, text: &str) -> Result<BuildRequest> {
+        serde_json::from_str(text).map_err(|e| {
             HandlerError::fatal(format!(
                 "s3://{}/{key} is not a build request ({e}); delete it or forget its AMI",
                 self.bucket

@@ -62,20 +62,26 @@ impl BuildArgs {
             );
         }
         // An AMI listed as another region's is refused before anything is added.
+        let mut listed = BTreeMap::new();
         for ami in &amis {
             if let Some(request) = factory.store.request_for(ami).await? {
-                let listed = request.region.as_deref().unwrap_or(home);
-                if listed != region.unwrap_or(home) {
+                let from = request.region.as_deref().unwrap_or(home);
+                if from != region.unwrap_or(home) {
                     bail!(
-                        "{ami} is already in the factory's list as an AMI of {listed}: irf-synth modules forget --ami {ami} first to build it from {}; nothing was added",
+                        "{ami} is already in the factory's list as an AMI of {from}: irf-synth modules forget --ami {ami} first to build it from {}; nothing was added",
                         region.unwrap_or(home)
                     );
                 }
+                listed.insert(ami.clone(), request);
             }
         }
         let started = now();
         for ami in &amis {
             if configured.contains(ami) {
+                continue;
+            }
+            if let Some(request) = listed.get(ami) {
+                tracing::info!(%ami, since = %request.requested_at, by = %request.requested_by, "already in the factory's list");
                 continue;
             }
             let (request, added) = factory
@@ -85,6 +91,7 @@ impl BuildArgs {
             if added {
                 tracing::info!(%ami, region = region.unwrap_or(home), "added to the factory's list");
             } else {
+                // Another caller added it since the check above.
                 tracing::info!(%ami, since = %request.requested_at, by = %request.requested_by, "already in the factory's list");
             }
         }
